@@ -1,0 +1,1 @@
+"""Tools for developers: corpus generator, fake OpenAI-compatible server."""
