@@ -249,7 +249,19 @@ class FrontMatter(BaseModel):
             if not spans:
                 out.append(self.lines[i].text)
                 continue
-            out.append("".join(f"^{{{s.text.strip()}}}" if s.sup and s.text.strip() else s.text for s in spans))
+            parts: list[str] = []
+            marker: list[str] = []
+            for s in spans:
+                if s.sup and s.text.strip():
+                    marker.append(s.text.strip())
+                    continue
+                if marker:
+                    parts.append("^{" + "".join(marker) + "}")
+                    marker = []
+                parts.append(s.text)
+            if marker:
+                parts.append("^{" + "".join(marker) + "}")
+            out.append("".join(parts))
         return "\n".join(out)
 
 

@@ -1,0 +1,33 @@
+"""The ``collabscope`` command line: thin wrappers that parse flags and call the library.
+
+Commands live in small modules by step of the data flow (pipeline, data, review, ...);
+each registers itself on :data:`app`. Shared behaviour lives in :mod:`.common`: the
+``--db`` option, settings (flag > env > config file > default), progress bars that stay
+quiet without a TTY, one-line summaries and the exit codes documented in the README:
+
+    0 ok · 1 error · 2 usage / configuration · 3 finished, but some documents failed ·
+    130 interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .common import app, console_err
+
+# Register commands (import for side effects, in the order --help lists them).
+from . import pipeline  # noqa: E402,F401
+from . import data  # noqa: E402,F401
+from . import review  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="collabscope")
+    except KeyboardInterrupt:
+        console_err.print("[yellow]interrupted[/]: everything finished so far is saved; re-run to resume")
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

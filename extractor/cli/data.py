@@ -1,0 +1,96 @@
+"""Data commands: status and export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ..export import export_jsonl
+from .common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+
+
+@command("status")
+def status_cmd(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show what the database holds: documents, failures, extractions, records by status, LLM cost.
+
+    Example: collabscope status --db demo.db
+    """
+    settings = settings_from(db, config)
+    with open_store(settings, create=False) as store:
+        counts = store.status_counts()
+        failures = store.failed_documents()
+        runs = store.runs(5)
+    if as_json:
+        console_out.print_json(json.dumps({"db": str(settings.db), **counts, "failed": failures}))
+        return
+    console_out.print(f"database        {settings.db}", markup=False)
+    console_out.print(f"documents       {counts['documents']} ({counts['failed_documents']} failed)", markup=False)
+    for kind, n in sorted(_by_kind(failures).items()):
+        console_out.print(f"  failed: {kind:<16} {n}", markup=False)
+    ext = ", ".join(f"{k} {v}" for k, v in sorted(counts["extractions"].items())) or "none"
+    console_out.print(f"extractions     {ext} ({counts['extraction_failures']} failed)", markup=False)
+    rec = ", ".join(f"{k} {v}" for k, v in sorted(counts["records"].items())) or "none"
+    console_out.print(f"records         {rec}", markup=False)
+    console_out.print(f"LLM calls       {counts['llm_calls']} (${counts['llm_cost_usd']:.4f})", markup=False)
+    for r in runs:
+        console_out.print(f"run {r['id']:>4}  {r['started_at']}  {r['command']:<10} {r['status']}", markup=False)
+
+
+def _by_kind(failures: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in failures:
+        out[f["error_kind"] or "error"] = out.get(f["error_kind"] or "error", 0) + 1
+    return out
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+@command("export")
+def export_cmd(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl (the documented contract), csv or parquet.")] = ExportFormat.jsonl,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (jsonl: default stdout).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every record, plus failed documents (status failed, with error).")] = False,
+    verified: Annotated[bool, typer.Option("--verified", help="Only human-verified records.")] = False,
+    group_hk_mo: Annotated[bool | None, typer.Option("--group-hk-mo/--no-group-hk-mo", help="Count HK and MO as CN in `countries`.")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export records. JSONL writes one contract object per paper (see README).
+
+    Without --all or --verified, JSONL exports every record except rejected ones.
+
+    Example: collabscope export --format jsonl --all --out papers.jsonl
+    """
+    if all_ and verified:
+        raise typer.BadParameter("choose --all or --verified, not both")
+    settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
+    if fmt != ExportFormat.jsonl:
+        from .. import export as export_mod
+
+        writer = getattr(export_mod, f"export_{fmt.value}", None)
+        if writer is None:
+            raise ConfigError(f"--format {fmt.value} is not available in this version; use jsonl")
+    with open_store(settings, create=False) as store:
+        kwargs = {"verified_only": verified, "include_failed": all_, "group_hk_mo_with_cn": settings.group_hk_mo_with_cn}
+        if fmt == ExportFormat.jsonl:
+            n = export_jsonl(store, out, None if out else sys.stdout, **kwargs)
+        else:
+            if out is None:
+                raise ConfigError(f"--format {fmt.value} needs --out FILE")
+            n = writer(store, out, **kwargs)
+    summary(f"exported {n} papers" + (f" to {out}" if out else ""), quiet)

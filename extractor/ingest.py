@@ -1,0 +1,304 @@
+"""Ingest: files -> ``documents`` rows keyed by the SHA-256 of their bytes.
+
+Each file is read once: hash, open with pymupdf, keep page 1 with layout (see
+:mod:`extractor.layout`) and the text of the first pages for model mentions. A bad file
+(not a PDF, corrupt, encrypted, no text layer, zero pages, too big, unreadable, too slow)
+gets a row with a clear ``error`` and the batch goes on; nothing a file contains can stop
+the batch. Parsing runs in a process pool (all cores unless capped), the database writes
+stay in the parent process, and a file already known by its hash is never parsed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+from .layout import canonical_venue, detect_venue_year, front_matter_from_page_dict
+from .schemas import Document
+from .store import Store, utcnow
+
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+
+PDF_MAGIC = b"%PDF-"
+MIN_TEXT_CHARS = 25  # page-1 text shorter than this means a scan without a text layer
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """Per-file limits, so one hostile or huge file cannot stall a batch."""
+
+    max_file_mb: float = 50.0
+    max_pages: int = 200
+    full_text_pages: int = 60
+    parse_timeout: float = 60.0
+
+
+@dataclass
+class IngestSummary:
+    seen: int = 0
+    added: int = 0
+    skipped_known: int = 0
+    failed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    new_hashes: list[str] = field(default_factory=list)
+
+
+class _ParseTimeout(Exception):
+    pass
+
+
+def find_input_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand folders to the PDFs inside (recursively); files given by name are kept as is.
+
+    A named file that is not a PDF still goes through ingest, so it gets an error row
+    ("not a PDF") instead of vanishing.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() == ".pdf" and q.is_file())
+        else:
+            found = [p]
+        for q in found:
+            key = q.resolve() if q.exists() else q
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
+    return out
+
+
+def hash_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _failed(sha: str, path: Path, kind: str, message: str, size: int = 0, pages: int = 0) -> Document:
+    return Document(
+        sha256=sha,
+        source_file=path.name,
+        path=str(path),
+        size_bytes=size,
+        page_count=pages,
+        error=message,
+        error_kind=kind,
+        ingested_at=utcnow(),
+    )
+
+
+def _metadata_venue_year(meta: dict[str, str] | None) -> tuple[str | None, int | None]:
+    """Venue/year a producer put in the PDF metadata (``venue=nips;year=2018``)."""
+    if not meta:
+        return None, None
+    blob = " ".join(str(meta.get(k) or "") for k in ("subject", "keywords"))
+    venue = re.search(r"venue\s*[=:]\s*([\w\- ]+?)\s*(?:[;,]|$)", blob, re.IGNORECASE)
+    year = re.search(r"year\s*[=:]\s*(\d{4})", blob, re.IGNORECASE)
+    return (canonical_venue(venue.group(1)) if venue else None, int(year.group(1)) if year else None)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _ParseTimeout after ``seconds`` (POSIX main thread only; else no limit)."""
+    usable = hasattr(signal, "SIGALRM") and seconds > 0
+    try:
+        import threading
+
+        usable = usable and threading.current_thread() is threading.main_thread()
+    except Exception:  # pragma: no cover
+        usable = False
+    if not usable:
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise _ParseTimeout()
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def read_document(path: Path | str, limits: IngestLimits = IngestLimits(), sha256: str | None = None) -> Document:
+    """Read one file into a :class:`Document`; never raises for a bad file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
+        return _failed(key, path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    if not path.is_file():
+        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
+        return _failed(key, path, "unreadable", f"{path} is not a regular file")
+    try:
+        if size > limits.max_file_mb * 1024 * 1024:
+            sha = sha256 or hash_file(path)
+            return _failed(
+                sha, path, "too_large",
+                f"file is {size / 1048576:.1f} MB, over the {limits.max_file_mb:g} MB limit (raise --max-file-mb to ingest it)",
+                size,
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
+        return _failed(key, path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    if size == 0:
+        return _failed(sha, path, "empty", "file is empty (0 bytes)")
+    if PDF_MAGIC not in data[:1024]:
+        return _failed(sha, path, "not_pdf", "not a PDF (no %PDF- header in the first 1 KB)", size)
+    try:
+        with _time_limit(limits.parse_timeout):
+            return _parse_pdf(path, data, sha, size, limits)
+    except _ParseTimeout:
+        return _failed(sha, path, "timeout", f"parsing took longer than {limits.parse_timeout:g} s and was stopped", size)
+    except MemoryError:
+        return _failed(sha, path, "corrupt", "parsing ran out of memory (hostile or broken file)", size)
+    except Exception as exc:  # pymupdf raises many types for broken files
+        return _failed(sha, path, "corrupt", f"corrupt or unreadable PDF: {type(exc).__name__}: {exc}"[:500], size)
+
+
+def _parse_pdf(path: Path, data: bytes, sha: str, size: int, limits: IngestLimits) -> Document:
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:
+        return _failed(sha, path, "corrupt", f"corrupt PDF, pymupdf cannot open it: {exc}"[:500], size)
+    with doc:
+        if doc.needs_pass and not doc.authenticate(""):
+            return _failed(sha, path, "encrypted", "encrypted PDF: it needs a password to open", size)
+        pages = doc.page_count
+        if pages == 0:
+            return _failed(sha, path, "empty", "the PDF has zero pages", size)
+        if pages > limits.max_pages:
+            return _failed(
+                sha, path, "too_many_pages",
+                f"{pages} pages, over the {limits.max_pages}-page limit (raise --max-pages to ingest it)",
+                size, pages,
+            )
+        page = doc.load_page(0)
+        page_dict = page.get_text("dict", flags=pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
+        front = front_matter_from_page_dict(page_dict)
+        if len(front.text.strip()) < MIN_TEXT_CHARS:
+            return _failed(
+                sha, path, "no_text",
+                "page 1 has no text layer (a scan?): needs OCR before collabscope can read it",
+                size, pages,
+            )
+        texts = [front.text]
+        for i in range(1, min(pages, limits.full_text_pages)):
+            try:
+                texts.append(doc.load_page(i).get_text())
+            except Exception:  # a broken later page loses only its own text
+                texts.append("")
+        venue, year = _metadata_venue_year(doc.metadata)
+        if (venue is None or year is None) and front.venue_line is not None:
+            v2, y2 = detect_venue_year(front.lines[front.venue_line].text)
+            venue, year = venue or v2, year or y2
+        return Document(
+            sha256=sha,
+            source_file=path.name,
+            path=str(path),
+            size_bytes=size,
+            page_count=pages,
+            venue=venue,
+            year=year,
+            front=front,
+            full_text="\f".join(texts),
+            ingested_at=utcnow(),
+        )
+
+
+def _worker_init() -> None:
+    # Ctrl-C goes to the parent, which stops the pool; workers must not print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pymupdf.TOOLS.mupdf_display_errors(False)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def ingest_paths(
+    store: Store,
+    paths: Iterable[Path | str],
+    *,
+    limits: IngestLimits = IngestLimits(),
+    workers: int = 0,
+    venue: str | None = None,
+    year: int | None = None,
+    run_id: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_progress: Callable[[Document | None], None] | None = None,
+) -> IngestSummary:
+    """Ingest files and folders into ``store``; returns counts. Idempotent by file hash."""
+    files = find_input_files(paths)
+    summary = IngestSummary(seen=len(files))
+    known = store.known_hashes()
+    todo: list[tuple[Path, str | None]] = []
+    for f in files:
+        try:
+            sha = hash_file(f) if f.is_file() else None
+        except OSError:
+            sha = None
+        if sha is not None and sha in known:
+            summary.skipped_known += 1
+            continue
+        if sha is not None:
+            known.add(sha)  # the same bytes twice in one batch are parsed once
+        todo.append((f, sha))
+    if on_total:
+        on_total(len(todo))
+
+    def record(doc: Document) -> None:
+        if venue:
+            doc.venue = canonical_venue(venue)
+        if year:
+            doc.year = year
+        if store.add_document(doc, run_id=run_id):
+            summary.added += 1
+            summary.new_hashes.append(doc.sha256)
+            if doc.error:
+                summary.failed += 1
+                summary.errors[doc.error_kind or "error"] = summary.errors.get(doc.error_kind or "error", 0) + 1
+        else:
+            summary.skipped_known += 1
+        if on_progress:
+            on_progress(doc)
+
+    n_workers = workers or default_workers()
+    if n_workers <= 1 or len(todo) <= 2:
+        for f, sha in todo:
+            record(read_document(f, limits, sha))
+        return summary
+    with ProcessPoolExecutor(max_workers=min(n_workers, len(todo)), initializer=_worker_init) as pool:
+        futures = {pool.submit(read_document, f, limits, sha): (f, sha) for f, sha in todo}
+        try:
+            for fut in as_completed(futures):
+                f, sha = futures[fut]
+                try:
+                    doc = fut.result()
+                except Exception as exc:  # a worker died (segfault in a hostile file)
+                    key = sha or hashlib.sha256(f"unreadable:{f.resolve()}".encode()).hexdigest()
+                    doc = _failed(key, f, "crash", f"the parser process crashed on this file: {type(exc).__name__}")
+                record(doc)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return summary

@@ -1,0 +1,300 @@
+"""Page-1 layout analysis: spans -> lines -> zones (title, author block, footnotes, abstract).
+
+Ingest calls :func:`front_matter_from_page_dict` on pymupdf's ``page.get_text("dict")``
+output. The result keeps every span with its font size, flags and bbox, marks superscript
+markers (MuPDF's flag bit, or a raised, smaller run), and finds the zones a backend reads.
+Zones are hints: a backend may re-read the lines itself.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Any
+
+from .schemas import FrontMatter, Line, Span
+
+SUPERSCRIPT_FLAG = 1
+BOLD_FLAG = 16
+
+_ABSTRACT_RE = re.compile(r"^\s*a\s*b\s*s\s*t\s*r\s*a\s*c\s*t\b[\s.:—–-]*", re.IGNORECASE)
+_BODY_HEADING_RE = re.compile(
+    r"^\s*(?:(?:1|I)\.?\s+)?(?:introduction|keywords?|index terms|ccs concepts|acm reference format)\b",
+    re.IGNORECASE,
+)
+_VENUE_RE = re.compile(
+    r"(conference on|proceedings of|workshop on|\bpmlr\b|\bneurips\b|\bnips\b|\bicml\b|\biclr\b|"
+    r"\b(?:acl|naacl|emnlp|eacl|coling|cvpr|iccv|eccv|aaai|ijcai|kdd|sigir|www)\b\s*'?\d{2,4}|"
+    r"published as a conference paper|under review|preprint\b|arxiv:\d|copyright|©)",
+    re.IGNORECASE,
+)
+_EMAIL_BRACE_RE = re.compile(r"[{(]\s*([\w.+\-]+(?:\s*[,|;]\s*[\w.+\-]+)+)\s*[})]\s*@\s*([\w\-]+(?:\.[\w\-]+)+)")
+_EMAIL_RE = re.compile(r"(?<![\w.+\-@])([\w.+\-]+)\s?@\s?([\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,})")
+
+#: Venue names as written -> the canonical label used in aggregates.
+CANONICAL_VENUES = {
+    "nips": "NeurIPS",
+    "neurips": "NeurIPS",
+    "neural information processing systems": "NeurIPS",
+    "icml": "ICML",
+    "iclr": "ICLR",
+    "acl": "ACL",
+    "naacl": "NAACL",
+    "emnlp": "EMNLP",
+    "eacl": "EACL",
+    "coling": "COLING",
+    "cvpr": "CVPR",
+    "iccv": "ICCV",
+    "eccv": "ECCV",
+    "aaai": "AAAI",
+    "ijcai": "IJCAI",
+    "kdd": "KDD",
+    "sigir": "SIGIR",
+    "www": "WWW",
+}
+
+
+def canonical_venue(name: str | None) -> str | None:
+    if not name:
+        return None
+    return CANONICAL_VENUES.get(name.strip().lower(), name.strip())
+
+
+def detect_venue_year(text: str) -> tuple[str | None, int | None]:
+    """Venue and year named in a venue line, e.g. '(NeurIPS 2018), Montréal, Canada'."""
+    low = text.lower()
+    venue = None
+    for key in sorted(CANONICAL_VENUES, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}\b", low):
+            venue = CANONICAL_VENUES[key]
+            break
+    years = re.findall(r"\b(19[89]\d|20[0-4]\d)\b", text)
+    return venue, (int(years[0]) if years else None)
+
+
+def expand_emails(text: str) -> list[str]:
+    """Emails in print order, with ``{a,b}@x`` brace groups expanded."""
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _EMAIL_BRACE_RE.finditer(text):
+        domain = m.group(2).rstrip(".").lower()
+        for i, local in enumerate(re.split(r"\s*[,|;]\s*", m.group(1))):
+            if local:
+                found.append((m.start() + i, f"{local.strip().lower()}@{domain}"))
+        taken.append(m.span())
+    for m in _EMAIL_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        found.append((m.start(), f"{m.group(1).lower()}@{m.group(2).rstrip('.').lower()}"))
+    seen: set[str] = set()
+    out = []
+    for _, email in sorted(found):
+        if email not in seen:
+            seen.add(email)
+            out.append(email)
+    return out
+
+
+def _is_marker_text(text: str) -> bool:
+    t = text.strip()
+    return 0 < len(t) <= 12 and not re.search(r"[a-z]{3,}", t)
+
+
+def _merged_raw_lines(page_dict: dict[str, Any]) -> list[tuple[int, list[dict[str, Any]], tuple[float, float, float, float]]]:
+    """Horizontal text lines in order, with pieces of one visual line glued back together.
+
+    Justified footnotes come out of MuPDF one word per "line"; a superscript marker can be
+    its own line. Consecutive pieces that overlap vertically and sit close horizontally
+    are merged (a space inserted where there was a gap), while author-grid cells, which
+    are far apart, stay separate.
+    """
+    out: list[tuple[int, list[dict[str, Any]], list[float]]] = []
+    for b_index, block in enumerate(page_dict.get("blocks", [])):
+        if block.get("type", 0) != 0:
+            continue
+        for raw_line in block.get("lines", []):
+            direction = raw_line.get("dir", (1, 0))
+            if abs(direction[1]) > 0.2:  # rotated text (arXiv side stamp) is not front matter
+                continue
+            raw_spans = [s for s in raw_line.get("spans", []) if s.get("text")]
+            if not raw_spans or not "".join(s["text"] for s in raw_spans).strip():
+                continue
+            bbox = [float(v) for v in raw_line["bbox"]]
+            if out:
+                _, prev_spans, pb = out[-1]
+                size = max(s["size"] for s in raw_spans + prev_spans[-1:])
+                overlap = min(pb[3], bbox[3]) - max(pb[1], bbox[1])
+                height = min(pb[3] - pb[1], bbox[3] - bbox[1]) or 1.0
+                gap = bbox[0] - pb[2]
+                if overlap >= 0.5 * height and -1.0 <= gap <= 1.5 * size:
+                    if gap > 0.15 * size and not prev_spans[-1]["text"].endswith(" ") and not raw_spans[0]["text"].startswith(" "):
+                        space = dict(prev_spans[-1])
+                        space["text"] = " "
+                        space["flags"] = int(space.get("flags", 0)) & ~SUPERSCRIPT_FLAG
+                        prev_spans.append(space)
+                    prev_spans.extend(raw_spans)
+                    pb[:] = [min(pb[0], bbox[0]), min(pb[1], bbox[1]), max(pb[2], bbox[2]), max(pb[3], bbox[3])]
+                    continue
+            out.append((b_index, list(raw_spans), bbox))
+    return [(b, sp, tuple(bb)) for b, sp, bb in out]
+
+
+def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
+    """Build :class:`FrontMatter` from ``page.get_text("dict")`` of page 1."""
+    width = float(page_dict.get("width", 612.0))
+    height = float(page_dict.get("height", 792.0))
+    lines: list[Line] = []
+    spans: list[Span] = []
+    parts: list[str] = []
+    offset = 0
+    for b_index, raw_spans, line_bbox in _merged_raw_lines(page_dict):
+        # dominant size: the size carrying most characters
+        weight: dict[float, int] = {}
+        for s in raw_spans:
+            weight[round(s["size"], 1)] = weight.get(round(s["size"], 1), 0) + len(s["text"].strip())
+        dom = max(weight, key=lambda k: (weight[k], k))
+        base = max((s["origin"][1] for s in raw_spans if round(s["size"], 1) == dom), default=0.0)
+        line_index = len(lines)
+        line_start = offset
+        text_parts: list[str] = []
+        bold_chars = 0
+        all_chars = 0
+        for s in raw_spans:
+            text = s["text"]
+            size = float(s["size"])
+            flags = int(s.get("flags", 0))
+            raised = s["origin"][1] < base - 0.15 * dom
+            sup = bool(flags & SUPERSCRIPT_FLAG) or (size <= 0.85 * dom and raised)
+            sup = sup and _is_marker_text(text)
+            start = offset
+            offset += len(text)
+            text_parts.append(text)
+            if not sup:
+                all_chars += len(text.strip())
+                if flags & BOLD_FLAG or "bold" in s.get("font", "").lower():
+                    bold_chars += len(text.strip())
+            spans.append(
+                Span(
+                    text=text,
+                    bbox=tuple(float(v) for v in s["bbox"]),
+                    size=size,
+                    flags=flags,
+                    font=s.get("font", ""),
+                    sup=sup,
+                    line=line_index,
+                    start=start,
+                    end=offset,
+                )
+            )
+        text = "".join(text_parts)
+        lines.append(
+            Line(
+                text=text,
+                bbox=line_bbox,
+                size=dom,
+                bold=all_chars > 0 and bold_chars >= 0.6 * all_chars,
+                block=b_index,
+                start=line_start,
+                end=offset,
+            )
+        )
+        parts.append(text)
+        offset += 1  # the "\n" joining lines
+    front = FrontMatter(text="\n".join(parts), width=width, height=height, lines=lines, spans=spans)
+    _find_zones(front)
+    return front
+
+
+def body_size(lines: list[Line]) -> float:
+    """The font size most characters on the page are set in."""
+    weight: dict[float, int] = {}
+    for ln in lines:
+        weight[ln.size] = weight.get(ln.size, 0) + len(ln.text)
+    return max(weight, key=lambda k: weight[k]) if weight else 10.0
+
+
+def _find_zones(front: FrontMatter) -> None:
+    lines = front.lines
+    if not lines:
+        return
+    body = body_size(lines)
+    top = [i for i, ln in enumerate(lines) if ln.bbox[1] < front.height * 0.45 and len(ln.text.strip()) > 1]
+
+    # title: the largest type in the top of the page, contiguous lines of that size
+    title_lines: list[int] = []
+    candidates = [i for i in top if lines[i].size >= body * 1.12 and not _VENUE_RE.search(lines[i].text)]
+    if candidates:
+        biggest = max(lines[i].size for i in candidates)
+        first = min(i for i in candidates if lines[i].size >= biggest - 0.6)
+        title_lines = [first]
+        for i in range(first + 1, len(lines)):
+            prev, cur = lines[title_lines[-1]], lines[i]
+            if cur.size >= biggest * 0.78 and cur.bbox[1] - prev.bbox[3] < cur.size * 1.6 and cur.size >= body * 1.12:
+                title_lines.append(i)
+            else:
+                break
+    front.title_lines = title_lines
+    if title_lines:
+        title = " ".join(lines[i].text.strip() for i in title_lines)
+        front.title = re.sub(r"\s+", " ", re.sub(r"\s+:", ":", title)).strip()
+
+    # abstract heading and the first body heading
+    abstract_at = next((i for i, ln in enumerate(lines) if _ABSTRACT_RE.match(ln.text) and len(ln.text) < 4000
+                        and (len(ln.text.strip()) < 30 or ln.bold or i > (title_lines[-1] if title_lines else -1))), None)
+    title_bottom = max((lines[i].bbox[3] for i in title_lines), default=0.0)
+    body_at = next(
+        (i for i, ln in enumerate(lines) if _BODY_HEADING_RE.match(ln.text) and len(ln.text.strip()) < 40
+         and ln.bbox[1] > title_bottom),
+        None,
+    )
+
+    # footnotes: small lines in the bottom part of the page
+    foot: list[int] = []
+    for i in range(len(lines)):
+        ln = lines[i]
+        if ln.bbox[1] > front.height * 0.6 and ln.size <= body * 0.93 and not re.fullmatch(r"\s*\d+\s*", ln.text):
+            foot.append(i)
+    front.footnote_lines = foot
+
+    # author block: between the title and the abstract (by position), excluding footnotes
+    stop_y = lines[abstract_at].bbox[1] if abstract_at is not None else (
+        lines[body_at].bbox[1] if body_at is not None else front.height * 0.5
+    )
+    author = [
+        i for i, ln in enumerate(lines)
+        if i not in title_lines and title_bottom - 1 <= ln.bbox[1] < stop_y - 0.5 and i not in foot
+        and ln.bbox[1] >= (lines[title_lines[0]].bbox[1] if title_lines else 0)
+    ]
+    if not title_lines and abstract_at is None:
+        author = author[:30]
+    front.author_lines = author
+
+    if abstract_at is not None:
+        stop = body_at if body_at is not None and body_at > abstract_at else None
+        col_x0 = lines[abstract_at].bbox[0] - 5
+        abstract = []
+        heading_rest = _ABSTRACT_RE.sub("", lines[abstract_at].text).strip()
+        if heading_rest:
+            abstract.append(abstract_at)
+        for i in range(abstract_at + 1, len(lines)):
+            if stop is not None and i >= stop:
+                break
+            if i in foot or lines[i].size > body * 1.12:
+                break
+            if _BODY_HEADING_RE.match(lines[i].text):
+                break
+            if lines[i].bbox[0] >= col_x0 or abstract == []:
+                abstract.append(i)
+            if len(abstract) > 60:
+                break
+        front.abstract_lines = abstract
+
+    venue = [i for i, ln in enumerate(lines) if _VENUE_RE.search(ln.text) and i not in title_lines]
+    front.venue_line = venue[0] if venue else None
+
+    zone_text = "\n".join(lines[i].text for i in sorted(set(author) | set(foot)))
+    front.emails = expand_emails(zone_text)
+
+
+def median_size(lines: list[Line]) -> float:
+    return statistics.median([ln.size for ln in lines]) if lines else 10.0

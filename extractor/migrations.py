@@ -1,0 +1,188 @@
+"""Numbered schema migrations, applied in order whenever a database is opened.
+
+Each migration is a small function registered on one sqlite-utils ``Migrations`` set;
+the set records what ran in ``_sqlite_migrations`` so an older database is upgraded
+step by step and a fresh one gets every step. Never edit a migration that has shipped:
+add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("collabscope")
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    """Documents, extractions, records and runs: the first vertical slice."""
+    db["runs"].create(
+        {
+            "id": int,
+            "command": str,
+            "args": str,  # JSON, secrets removed
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running, ok, partial, failed, interrupted
+            "counts": str,  # JSON summary
+            "pid": int,
+            "host": str,
+        },
+        pk="id",
+    )
+    db["documents"].create(
+        {
+            "sha256": str,
+            "source_file": str,
+            "path": str,
+            "size_bytes": int,
+            "page_count": int,
+            "venue": str,
+            "year": int,
+            "title": str,
+            "front": str,  # JSON FrontMatter (lines, spans, zones)
+            "full_text": str,
+            "error": str,
+            "error_kind": str,
+            "ingested_at": str,
+            "run_id": int,
+        },
+        pk="sha256",
+    )
+    db["documents"].create_index(["error_kind"])
+    db["extractions"].create(
+        {
+            "id": int,
+            "sha256": str,
+            "backend": str,
+            "cache_key": str,  # backend + prompt version + model + schema version
+            "prompt_name": str,
+            "prompt_version": str,
+            "prompt_hash": str,
+            "model": str,
+            "schema_version": str,
+            "data": str,  # JSON PaperExtraction, null when failed
+            "error": str,
+            "reasks": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost_usd": float,
+            "created_at": str,
+            "run_id": int,
+        },
+        pk="id",
+    )
+    db["extractions"].create_index(["sha256", "backend", "cache_key"], unique=True)
+    db["records"].create(
+        {
+            "paper_id": str,
+            "sha256": str,
+            "source_file": str,
+            "venue": str,
+            "year": int,
+            "status": str,
+            "version": int,
+            "confidence": float,
+            "model_confidence": float,
+            "priority": float,
+            "audit": int,
+            "countries": str,  # ",CN,US," for cheap LIKE filters
+            "reasons": str,  # ",code1,code2,"
+            "title": str,
+            "data": str,  # JSON PaperRecord
+            "input_key": str,  # hash of the extractions it was reconciled from
+            "reviewer": str,
+            "reviewed_at": str,
+            "updated_at": str,
+        },
+        pk="paper_id",
+    )
+    db["records"].create_index(["sha256"], unique=True)
+    db["records"].create_index(["status", "priority"])
+
+
+@migrations(name="m002_llm_calls")
+def m002_llm_calls(db: Database) -> None:
+    """One row per LLM HTTP call (each re-ask too): the cost log and the cache."""
+    db["llm_calls"].create(
+        {
+            "id": int,
+            "sha256": str,
+            "purpose": str,  # front_matter, model_roles, ...
+            "cache_key": str,
+            "model": str,
+            "prompt_name": str,
+            "prompt_version": str,
+            "prompt_hash": str,
+            "schema_version": str,
+            "request": str,  # JSON messages (never the key)
+            "response": str,  # raw response text
+            "parsed": str,  # JSON of the validated object, when parsing succeeded
+            "attempt": int,
+            "error": str,
+            "status_code": int,
+            "duration_ms": float,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost_usd": float,
+            "batch_id": str,
+            "created_at": str,
+            "run_id": int,
+        },
+        pk="id",
+    )
+    db["llm_calls"].create_index(["cache_key"])
+    db["llm_calls"].create_index(["sha256"])
+    db["llm_calls"].create_index(["run_id"])
+
+
+@migrations(name="m003_reviews")
+def m003_reviews(db: Database) -> None:
+    """The append-only audit log of every record change, hash-chained."""
+    db["reviews"].create(
+        {
+            "id": int,
+            "paper_id": str,
+            "action": str,  # create, reconcile, approve, correct, reject, skip, flag, undo, claim
+            "actor": str,  # reviewer name, or "machine"
+            "at": str,
+            "version_before": int,
+            "version_after": int,
+            "status_before": str,
+            "status_after": str,
+            "before": str,  # JSON content before (human actions)
+            "after": str,  # JSON content after (human actions)
+            "after_sha": str,  # hash of the record data after the action
+            "note": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="id",
+    )
+    db["reviews"].create_index(["paper_id", "id"])
+    db["reviews"].create_index(["actor"])
+    db.executescript(
+        """
+        CREATE TRIGGER reviews_no_update BEFORE UPDATE ON reviews
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+    )
+    db["calibration"].create(
+        {"id": int, "target": str, "fitted_at": str, "n": int, "params": str, "metrics": str},
+        pk="id",
+    )
+
+
+def apply(db: Database) -> list[str]:
+    """Apply pending migrations; returns the names applied now."""
+    pending = [m.name for m in migrations.pending(db)]
+    if pending:
+        migrations.apply(db)
+    return pending
+
+
+def applied(db: Database) -> list[str]:
+    return [m.name for m in migrations.applied(db)]
