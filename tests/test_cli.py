@@ -1,0 +1,70 @@
+"""The command line: every command documents itself; exit codes mean what the README says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from extractor.cli import app
+
+runner = CliRunner()
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_core_commands_exist() -> None:
+    assert {"ingest", "extract", "run", "status", "export", "review", "reconcile"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_with_an_example(name: str) -> None:
+    result = runner.invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"`collabscope {name} --help` shows no example"
+    cmd = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    opts = {o for p in cmd.params if getattr(p, "param_type_name", "") == "option" for o in p.opts}
+    assert "--db" in opts, f"{name} has no --db option"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_is_in_the_readme(name: str) -> None:
+    text = README.read_text()
+    assert re.search(rf"collabscope {name}\b", text), f"README never shows `collabscope {name}`"
+
+
+def test_usage_error_exits_2() -> None:
+    assert runner.invoke(app, ["ingest", "--no-such-flag", "x"]).exit_code == 2
+    assert runner.invoke(app, ["export", "--all", "--verified"]).exit_code == 2
+
+
+def test_missing_database_is_error_1(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["status", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "env.db"
+    monkeypatch.setenv("COLLABSCOPE_DB", str(db))
+    from tests.pdf_factory import simple_paper
+
+    pdf = simple_paper(tmp_path / "p.pdf")
+    result = runner.invoke(app, ["ingest", str(pdf)])
+    assert result.exit_code == 0, result.output
+    assert db.exists()
+
+
+def test_ingest_with_a_bad_file_exits_3(tmp_path: Path) -> None:
+    from tests.pdf_factory import not_pdf, simple_paper
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    simple_paper(folder / "ok.pdf")
+    not_pdf(folder / "bad.pdf")
+    result = runner.invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 3, result.output
+    assert "1 failed" in result.output and "not_pdf" in result.output
