@@ -10,6 +10,22 @@ labels from the metadata), emails as printed, countries, and model mentions with
 Output is deterministic: the same metadata, layout and seed give byte-identical PDFs
 (fixed dates, no random file ID), so committed samples keep their SHA-256.
 
+What an extractor sees through ``page.get_text("dict")`` (MuPDF 1.28):
+
+- Fonts are Times-Roman/Bold/Italic, Courier (emails) and Symbol (the TeX ∗), embedded
+  and subset; every printed character comes back unchanged (ł, ø, é, †, ‡, §, ∗, ℓ).
+- The title is the largest horizontal span and bold (flags 20). The rotated arXiv stamp
+  of ``numbered`` is larger (20 pt) but its line has ``dir == (0, -1)``.
+- Markers are separate spans at 70% size with the baseline raised by 40% of the base size.
+  MuPDF sets the superscript bit (flags & 1) only for a marker that follows normal text on
+  the same line (``Alice Smith¹``). A marker that starts a line (``¹Tsinghua University``,
+  footnote ``¹Department ...``) is not flagged, and nor are later markers on a line that
+  started with one; detect those by size and raised origin.
+- Venue lines: NeurIPS footer (per-author), ICML proceedings line under the affiliation
+  footnote (footnote), the venue's own footer (symbols), ACL proceedings footer
+  (acl-grid), arXiv stamp (numbered). They are template text: the true venue/year are in
+  the PDF metadata ``subject`` (``venue=nips;year=2018``).
+
 Example::
 
     python -m extractor.devtools.generate data/samples/papers.jsonl /tmp/out --n 200 --workers 4

@@ -26,12 +26,18 @@ _LATEX_SYMBOLS = {
     "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "omega": "ω", "eta": "η",
     "kappa": "κ", "nu": "ν", "xi": "ξ", "zeta": "ζ", "chi": "χ", "psi": "ψ", "Phi": "Φ",
     "Omega": "Ω", "Theta": "Θ", "Delta": "Δ", "Gamma": "Γ", "Lambda": "Λ", "Sigma": "Σ",
-    "Pi": "Π", "Psi": "Ψ",
+    "Pi": "Π", "Psi": "Ψ", "ln": "ln", "nabla": "∇", "R": "R", "L": "Ł", "AA": "Å", "top": "T",
+    "ll": "<<", "gg": ">>", "lesssim": "≲", "gtrsim": "≳", "land": "∧", "lor": "∨", "vert": "|",
+    "mid": "|", "cap": "∩", "cup": "∪", "subset": "⊂", "forall": "∀", "exists": "∃", "neg": "¬",
+    "propto": "∝", "circ": "∘", "star": "*", "ast": "*", "circledast": "*", "quad": " ", "qquad": " ",
+    "textendash": "–", "textemdash": "—", "det": "det", "Pr": "Pr", "sin": "sin", "cos": "cos",
 }
 _CITE = re.compile(r"\\cite[pt]?\*?(?:\[[^\]]*\])*\{([^{}]*)\}")
 _TEX_ACCENT = re.compile(r"\\(['\"`^~])\{?([A-Za-z])\}?")
 _TEX_ACCENTS = {"'": "\u0301", '"': "\u0308", "`": "\u0300", "^": "\u0302", "~": "\u0303"}
-_DROP_WITH_ARG = re.compile(r"\\(?:ref|eqref|label|footnote|url)\*?\{[^{}]*\}")
+_DROP_WITH_ARG = re.compile(r"\\(?:ref|eqref|label|footnote|url|begin|end)\*?\{[^{}]*\}")
+_SQRT = re.compile(r"\\sqrt\{([^{}]*)\}")
+_FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
 _KEEP_ARG = re.compile(
     r"\\(?:emph|textbf|textit|texttt|textsc|textrm|text|mathrm|mathbf|mathcal|mathbb|mathit|"
     r"boldsymbol|bm|operatorname|mbox|hat|tilde|bar|widetilde|widehat|overline|vec)\*?\{([^{}]*)\}"
@@ -52,8 +58,15 @@ def latex_to_text(s: str | None) -> str:
     s = _DROP_WITH_ARG.sub("", s)
     for _ in range(3):  # nested \emph{\textbf{..}}
         s = _KEEP_ARG.sub(r"\1", s)
+        s = _SQRT.sub(lambda m: "√" + (m.group(1) if len(m.group(1)) <= 1 else f"({m.group(1)})"), s)
+        s = _FRAC.sub(r"\1/\2", s)
     s = s.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
-    s = re.sub(r"\\([A-Za-z]+|[%&_#${}])", lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), s)
+    # known commands become their symbol; unknown ones (\em, \it, \left, \item, macros) vanish
+    def _command(m: re.Match[str]) -> str:
+        out = _LATEX_SYMBOLS.get(m.group(1), "")
+        return out + " " if m.group(0)[-1].isspace() and re.fullmatch(r"[a-z.]+", out) else out
+
+    s = re.sub(r"\\([A-Za-z]+|[%&_#${},;!])\s?", _command, s)
     s = s.replace("\\\\", " ").replace("\\", "")
     s = re.sub(r"[$^{}]", "", s)
     s = re.sub(r"(?<=[\w)ℓ])_(?=\w)", "", s)  # subscripts: x_1 -> x1
