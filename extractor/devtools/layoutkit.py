@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 
 from extractor.devtools import paperprep as pp
-from extractor.devtools.pdfcanvas import Canvas, Run, runs_width, width, wrap
+from extractor.devtools.pdfcanvas import Canvas, Run, runs_width, wrap
 
 
 @dataclass
