@@ -229,7 +229,7 @@ def _find_zones(front: FrontMatter) -> None:
         title_lines = [first]
         for i in range(first + 1, len(lines)):
             prev, cur = lines[title_lines[-1]], lines[i]
-            if cur.size >= biggest * 0.78 and cur.bbox[1] - prev.bbox[3] < cur.size * 1.6 and cur.size >= body * 1.12:
+            if cur.size >= biggest * 0.9 and cur.bbox[1] - prev.bbox[3] < cur.size * 1.6 and cur.size >= body * 1.12:
                 title_lines.append(i)
             else:
                 break
