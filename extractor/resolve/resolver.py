@@ -63,6 +63,10 @@ _INDUSTRY_WORDS = frozenset("inc ltd llc corp corporation gmbh ag plc company co
 _ACADEMIA_WORDS = frozenset("university college polytechnic universitat universite universidad universita school".split())
 _GOVERNMENT_WORDS = frozenset("ministry agency government bureau".split())
 _WORD_RE = re.compile(r"[^\W_]+")
+_CONJ_RE = re.compile(r"^[\s,]*(?:&|and|/|\+)\s*(?:the\s+)?$", re.IGNORECASE)
+_PAREN_RE = re.compile(r"\([^)]*\)")
+_HEAD_WORDS = frozenset("university institute institue college school academy polytechnic laboratory center centre".split())
+_CORP_COMMA_RE = re.compile(r",(\s*)(?=(?:Inc|Ltd|LLC|Co|Corp|GmbH|AG|S\.A|B\.V|PLC|Limited)\b\.?)")
 
 
 @dataclass(slots=True)
@@ -138,6 +142,10 @@ class Resolver:
 
         spans = [(m.start, m.end) for m in matches] + ([(match.start, match.end)] if match else [])
         loc = [p for p in places if not any(s <= p.start and p.end <= e for s, e in spans)] if entry else places
+        if match is not None and len(matches) > 1 and match is not matches[-1]:
+            # several organisations: only places before the next one belong to this one
+            nxt = next(m.start for m in matches if m.start >= match.end)
+            loc = [p for p in loc if p.start < nxt]
         if entry is not None and _mainland_campus(entry):
             loc = [p for p in loc if p.code not in ("HK", "MO")]
         decision = self._decide_country(text, entry, inst_method, loc, email, ctx_places, notes)
@@ -162,9 +170,14 @@ class Resolver:
     def _choose_institution(self, text: str, matches: list[InstitutionMatch], places: list[PlaceHit],
                             email: EmailEvidence | None, ctx_places: list[PlaceHit], notes: list[str]
                             ) -> tuple[OrgEntry | None, InstitutionMatch | None, Method, float | None]:
+        matches = [m for m in matches if not _partial_name(text, m)]
         if not matches:
             return None, None, Method.UNKNOWN, None
         chosen = matches[-1]  # affiliation strings run from the smallest unit to the largest
+        i = len(matches) - 1
+        while i > 0 and _CONJ_RE.match(_PAREN_RE.sub("", text[matches[i - 1].end : matches[i].start])):
+            i -= 1  # "Bar-Ilan University and Google": the first of a list of equals
+        chosen = matches[i]
         names = {e.name for m in matches for e in m.entries}
         for m in matches:  # ... but a named sub-unit (CASIA) beats its parent (CAS)
             if any(e.parent and e.parent in names and e.parent != e.name for e in m.entries):
@@ -217,6 +230,7 @@ class Resolver:
     def _org_segment(self, text: str, places: list[PlaceHit]) -> tuple[str, int, int] | None:
         """The comma-separated part that names the organisation, for unknown ones."""
         best = None
+        text = _CORP_COMMA_RE.sub(lambda m: " " + m.group(1), text)  # "Foo ML, Inc." is one name
         for m in re.finditer(r"[^,;]+", text):
             seg = m.group().strip()
             if not seg:
@@ -228,9 +242,9 @@ class Resolver:
             if covered >= sum(len(w) for w in words) * 0.6 or not any(w.isalpha() for w in words):
                 continue  # a location part ("Beijing 100084", "USA")
             if _ORG_WORDS & set(words) and words and words[0] not in _DEPT_START:
-                best = (seg, start, start + len(seg))
+                best = (" ".join(seg.split()), start, start + len(seg))
             elif _ORG_WORDS & set(words) and best is None and words and words[0] not in ("department", "dept", "school", "faculty", "division"):
-                best = (seg, start, start + len(seg))
+                best = (" ".join(seg.split()), start, start + len(seg))
         return best
 
     # ------------------------------------------------------------------ country
@@ -367,6 +381,20 @@ class Resolver:
             if words and (words[0] in _DEPT_START or words[0] in ("dept", "depts")):
                 dept.append(part)
         return ", ".join(dept) or None
+
+
+def _partial_name(text: str, match: InstitutionMatch) -> bool:
+    """True when a generic-headed name is the tail of a longer unknown name:
+    "Vidyasirimedhi Institute of Science and Technology" is not "Institute of Science and
+    Technology"; "Department of CS University of X" (a department prefix) is fine."""
+    words = _WORD_RE.findall(strip_accents(text[match.start : match.end]))
+    if not words or words[0].casefold() not in _HEAD_WORDS:
+        return False
+    seg_start = max(text.rfind(",", 0, match.start), text.rfind(";", 0, match.start)) + 1
+    before = _WORD_RE.findall(strip_accents(text[seg_start : match.start]))
+    if not before or not before[-1][0].isupper() or before[-1].casefold() in ("the", "and"):
+        return False
+    return before[0].casefold() not in _DEPT_START and before[0].casefold() not in ("dept", "depts")
 
 
 def _prefer_sar(codes: list[str]) -> list[str]:
