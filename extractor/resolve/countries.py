@@ -236,7 +236,10 @@ class PlaceIndex:
             loc, strict = _location_position(text, hit.start, hit.end)
             if place.location_only and not strict:
                 continue
-            hits.append(PlaceHit(place, hit.start, hit.end, loc))
+            end = hit.end
+            if (place.variant or place.name).endswith(".") and text[end : end + 1] == ".":
+                end += 1  # "U.K." keeps its final dot
+            hits.append(PlaceHit(place, hit.start, end, loc))
         if "," in text or "(" in text or any(c.isdigit() for c in text):
             taken = [(h.start, h.end) for h in hits]
             for m in _ABBREV_RE.finditer(text):

@@ -99,7 +99,7 @@ class EmailIndex:
         entry = self.entry_for(d)
         if entry is not None and entry.country:
             if entry.multi_country:
-                site = _site_from_subdomain(d, entry)
+                site = _site_from_subdomain(d, entry) or _cctld(d)
                 if site:
                     return EmailEvidence(d, site, Method.EMAIL_DOMAIN, "company", entry,
                                          note=f"{d} names a {entry.name} site in {site}")
@@ -107,13 +107,13 @@ class EmailIndex:
                                      note=f"{d} is {entry.name}, a multi-country company")
             return EmailEvidence(d, entry.country, Method.EMAIL_DOMAIN, "institution", entry)
         tld = d.rsplit(".", 1)[-1]
+        code = _cctld(d)
+        if code:
+            return EmailEvidence(d, code, Method.EMAIL_DOMAIN, "cctld")
         if tld in ("edu",):
             return EmailEvidence(d, "US", Method.EMAIL_DOMAIN, "edu", note=f"unlisted .edu domain {d}: US")
         if tld in ("gov", "mil"):
             return EmailEvidence(d, "US", Method.EMAIL_DOMAIN, "gov")
-        code = _TLD_FIX.get(tld, tld.upper())
-        if len(tld) == 2 and tld not in VANITY_TLDS and code in VALID_COUNTRY_CODES:
-            return EmailEvidence(d, code, Method.EMAIL_DOMAIN, "cctld")
         return EmailEvidence(d, None, Method.UNKNOWN, "none")
 
     def country_of_email(self, domain: str) -> tuple[str, Method] | None:
@@ -122,6 +122,15 @@ class EmailIndex:
         if ev is None or ev.country is None or ev.strength == "weak":
             return None
         return ev.country, ev.method
+
+
+def _cctld(domain: str) -> str | None:
+    """The country of a country-code TLD (``.ac.uk`` -> GB); None for vanity and generic TLDs."""
+    tld = domain.rsplit(".", 1)[-1]
+    code = _TLD_FIX.get(tld, tld.upper())
+    if len(tld) == 2 and tld not in VANITY_TLDS and code in VALID_COUNTRY_CODES:
+        return code
+    return None
 
 
 def _site_from_subdomain(domain: str, entry: OrgEntry) -> str | None:

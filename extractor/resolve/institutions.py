@@ -207,7 +207,7 @@ class InstitutionIndex:
                     # every distinctive word of the candidate must be there (give or take a typo)
                     extra = [w for w in window if w not in GENERIC_WORDS]
                     if all(any(fuzz.ratio(d, w) >= 80 for w in window) for d in distinctive) and all(
-                        any(fuzz.ratio(w, d) >= 80 for d in distinctive) for w in extra
+                        any(fuzz.ratio(w, d) >= 80 for d in cand_toks) for w in extra
                     ):
                         best = (self.entries[eid], score)
         return best

@@ -148,7 +148,8 @@ class Resolver:
             loc = [p for p in loc if p.start < nxt]
         if entry is not None and _mainland_campus(entry):
             loc = [p for p in loc if p.code not in ("HK", "MO")]
-        decision = self._decide_country(text, entry, inst_method, loc, email, ctx_places, notes)
+        decision = self._decide_country(text, entry, inst_method, loc, email, ctx_places, notes,
+                                        clean(context) if context else None)
 
         if entry is None and _VENUE_RE.search(text) and not matches:
             notes.append("looks like a venue or event line, not an affiliation: no institution")
@@ -188,8 +189,9 @@ class Resolver:
         entries = chosen.entries
         entry = entries[0] if len(entries) == 1 else self._disambiguate(chosen, places, email, ctx_places, notes)
         method = chosen.method
-        if len(entries) > 1:
-            method = Method.GAZETTEER_ALIAS
+        if len(entries) > 1:  # an ambiguous spelling: exact only if it is the chosen one's name
+            exact = key(entry.name) == key(text[chosen.start : chosen.end])
+            method = Method.GAZETTEER_EXACT if exact else Method.GAZETTEER_ALIAS
         return entry, chosen, method, chosen.score
 
     def _disambiguate(self, match: InstitutionMatch, places: list[PlaceHit], email: EmailEvidence | None,
@@ -249,7 +251,8 @@ class Resolver:
 
     # ------------------------------------------------------------------ country
     def _decide_country(self, text: str, entry: OrgEntry | None, inst_method: Method, loc: list[PlaceHit],
-                        email: EmailEvidence | None, ctx_places: list[PlaceHit], notes: list[str]) -> _Decision:
+                        email: EmailEvidence | None, ctx_places: list[PlaceHit], notes: list[str],
+                        context: str | None = None) -> _Decision:
         stated = self._stated(loc, notes)
         has_sites = entry is not None and bool(entry.sites)
         if has_sites:
@@ -276,11 +279,10 @@ class Resolver:
                 notes.append(f"place named in the affiliation ({code}) overrides the gazetteer ({entry.country})")
             return _Decision(code, Method.CITY, city)
         if has_sites and entry is not None:
-            ctx_text = None
-            site = self._find_site(entry, " ".join(p.place.name for p in ctx_places)) if ctx_places else None
+            site = self._find_site(entry, context) if context else None
             if site is not None:
                 notes.append(f"site {site[1]!r} named in the context")
-                return _Decision(site[0], site[2], site[1] if site[2] is Method.CITY else ctx_text)
+                return _Decision(site[0], site[2], site[1] if site[2] is Method.CITY else None)
             if entry.multi_country:
                 notes.append(f"{entry.name} has labs in several countries and none is named: headquarters country")
                 return _Decision(entry.country, Method.HQ_DEFAULT, None, True)
