@@ -4,8 +4,15 @@ Each file is read once: hash, open with pymupdf, keep page 1 with layout (see
 :mod:`extractor.layout`) and the text of the first pages for model mentions. A bad file
 (not a PDF, corrupt, encrypted, no text layer, zero pages, too big, unreadable, too slow)
 gets a row with a clear ``error`` and the batch goes on; nothing a file contains can stop
-the batch. Parsing runs in a process pool (all cores unless capped), the database writes
-stay in the parent process, and a file already known by its hash is never parsed again.
+the batch. Parsing runs in supervised worker processes (all cores unless capped, see
+:mod:`extractor.workerpool`), the database writes stay in the parent process, and a file
+already known by its hash is never parsed again.
+
+Per-file limits (:class:`IngestLimits`) really hold: size and page count are checked
+before parsing, and the parse-time limit is enforced by the parent, which kills a worker
+stuck in a C call (MuPDF spinning on a hostile content stream cannot be interrupted from
+inside) and records that file as ``timeout``. A worker that crashes (segfault, out of
+memory) costs only its own file a ``crash`` row; a replacement worker takes the rest.
 """
 
 from __future__ import annotations
@@ -16,15 +23,16 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymupdf
 
+from .errors import IngestError
 from .layout import canonical_venue, detect_venue_year, front_matter_from_page_dict
 from .schemas import Document
 from .store import Store, utcnow
+from .workerpool import PoolStartupError, SupervisedPool
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -40,7 +48,11 @@ class IngestLimits:
     max_file_mb: float = 50.0
     max_pages: int = 200
     full_text_pages: int = 60
+    #: Seconds one file may take; past it the parser process is killed (``timeout`` row).
     parse_timeout: float = 60.0
+    #: Address space a parser process may add beyond what it starts with (None: no cap);
+    #: a decompression bomb then fails that file (``corrupt``/``crash``) instead of the machine.
+    max_memory_mb: float | None = 2048.0
 
 
 @dataclass
@@ -136,17 +148,33 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def read_document(path: Path | str, limits: IngestLimits = IngestLimits(), sha256: str | None = None) -> Document:
-    """Read one file into a :class:`Document`; never raises for a bad file."""
+def _unreadable_key(path: Path) -> str:
+    """A stable key for a file whose bytes cannot be read (so it still gets one row)."""
+    try:
+        where = path.resolve()
+    except (OSError, RuntimeError):  # symlink loop
+        where = path.absolute()
+    return hashlib.sha256(f"unreadable:{where}".encode()).hexdigest()
+
+
+def read_document(path: Path | str, limits: IngestLimits = IngestLimits(), sha256: str | None = None,
+                  *, soft_timeout: bool = True) -> Document:
+    """Read one file into a :class:`Document`; never raises for a bad file.
+
+    Called directly (in-process), the parse-time limit is a ``SIGALRM`` that only fires
+    between Python bytecodes: it cannot stop MuPDF inside one long C call. Ingest runs it
+    in a worker process instead, where the parent enforces the limit by killing the worker
+    (``soft_timeout=False`` there, so the two limits do not race). ``sha256`` is the hash
+    the caller computed; the key stored is always the hash of the bytes actually parsed,
+    so a file changed between hashing and parsing cannot get a mismatched row.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
-        return _failed(key, path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+        return _failed(_unreadable_key(path), path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
     if not path.is_file():
-        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
-        return _failed(key, path, "unreadable", f"{path} is not a regular file")
+        return _failed(_unreadable_key(path), path, "unreadable", f"{path} is not a regular file")
     try:
         if size > limits.max_file_mb * 1024 * 1024:
             sha = sha256 or hash_file(path)
@@ -157,15 +185,15 @@ def read_document(path: Path | str, limits: IngestLimits = IngestLimits(), sha25
             )
         data = path.read_bytes()
     except OSError as exc:
-        key = hashlib.sha256(f"unreadable:{path.resolve()}".encode()).hexdigest()
-        return _failed(key, path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
-    sha = sha256 or hashlib.sha256(data).hexdigest()
+        return _failed(_unreadable_key(path), path, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    sha = hashlib.sha256(data).hexdigest()
+    size = len(data)
     if size == 0:
         return _failed(sha, path, "empty", "file is empty (0 bytes)")
     if PDF_MAGIC not in data[:1024]:
         return _failed(sha, path, "not_pdf", "not a PDF (no %PDF- header in the first 1 KB)", size)
     try:
-        with _time_limit(limits.parse_timeout):
+        with _time_limit(limits.parse_timeout if soft_timeout else 0):
             return _parse_pdf(path, data, sha, size, limits)
     except _ParseTimeout:
         return _failed(sha, path, "timeout", f"parsing took longer than {limits.parse_timeout:g} s and was stopped", size)
@@ -226,13 +254,30 @@ def _parse_pdf(path: Path, data: bytes, sha: str, size: int, limits: IngestLimit
 
 
 def _worker_init() -> None:
-    # Ctrl-C goes to the parent, which stops the pool; workers must not print tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Per parser process: MuPDF must not print to a terminal the parent owns."""
     pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+
+
+def read_document_isolated(path: str, limits: IngestLimits, sha256: str | None) -> Document:
+    """What a parser process runs: :func:`read_document` with the limit left to the parent."""
+    return read_document(path, limits, sha256, soft_timeout=False)
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _outcome_document(outcome_failure: str, detail: str, path: Path, sha: str | None, limits: IngestLimits) -> Document:
+    key = sha or _unreadable_key(path)
+    size = 0
+    with contextlib.suppress(OSError):
+        size = path.stat().st_size
+    if outcome_failure == "timeout":
+        return _failed(key, path, "timeout",
+                       f"parsing took longer than {limits.parse_timeout:g} s, so the parser process was stopped "
+                       f"(a hostile or pathological file?; raise --parse-timeout to try again)", size)
+    return _failed(key, path, "crash", f"the parser process crashed on this file ({detail}); the batch went on"[:500], size)
 
 
 def ingest_paths(
@@ -246,8 +291,23 @@ def ingest_paths(
     run_id: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[Document | None], None] | None = None,
+    isolate: bool = True,
+    reader: Callable[[str, IngestLimits, str | None], Document] = read_document_isolated,
 ) -> IngestSummary:
-    """Ingest files and folders into ``store``; returns counts. Idempotent by file hash."""
+    """Ingest files and folders into ``store``; returns counts. Idempotent by file hash.
+
+    Args:
+        workers: parser processes (0 = all cores). Even 1 means one child process, because
+            only a separate process can be stopped when MuPDF hangs in C.
+        isolate: False parses in this process (no fork; the time limit is then only the
+            best-effort ``SIGALRM``); for callers that are themselves disposable workers.
+        reader: the function a worker runs per file (module level, so it can be sent to
+            a worker); tests substitute one that crashes or hangs on cue.
+
+    Raises:
+        StoreError: the database cannot be written (what was committed stays committed).
+        IngestError: the parser processes cannot start at all.
+    """
     files = find_input_files(paths)
     summary = IngestSummary(seen=len(files))
     known = store.known_hashes()
@@ -282,23 +342,27 @@ def ingest_paths(
         if on_progress:
             on_progress(doc)
 
-    n_workers = workers or default_workers()
-    if n_workers <= 1 or len(todo) <= 2:
+    if not todo:
+        return summary
+    if not isolate:
         for f, sha in todo:
             record(read_document(f, limits, sha))
         return summary
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(todo)), initializer=_worker_init) as pool:
-        futures = {pool.submit(read_document, f, limits, sha): (f, sha) for f, sha in todo}
-        try:
-            for fut in as_completed(futures):
-                f, sha = futures[fut]
-                try:
-                    doc = fut.result()
-                except Exception as exc:  # a worker died (segfault in a hostile file)
-                    key = sha or hashlib.sha256(f"unreadable:{f.resolve()}".encode()).hexdigest()
-                    doc = _failed(key, f, "crash", f"the parser process crashed on this file: {type(exc).__name__}")
-                record(doc)
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    n_workers = min(workers or default_workers(), len(todo))
+    pool = SupervisedPool(reader, n_workers, limits.parse_timeout, initializer=_worker_init,
+                          memory_mb=limits.max_memory_mb)
+    tasks = [(i, (str(f), limits, sha)) for i, (f, sha) in enumerate(todo)]
+    try:
+        with contextlib.closing(pool.run(tasks)) as outcomes:
+            for out in outcomes:
+                f, sha = todo[out.key]
+                if out.failure is None and isinstance(out.value, Document):
+                    record(out.value)
+                else:
+                    record(_outcome_document(out.failure or "crash", out.detail or "no result", f, sha, limits))
+    except PoolStartupError as exc:
+        raise IngestError("pool", f"cannot start parser processes: {exc}; try --workers 1 or check the "
+                                  "machine's process and memory limits") from None
+    finally:
+        pool.close()
     return summary
