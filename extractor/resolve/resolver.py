@@ -29,6 +29,7 @@ from extractor.resolve.countries import PlaceHit, PlaceIndex
 from extractor.resolve.emails import EmailEvidence, EmailIndex
 from extractor.resolve.entries import GAZETTEER_DIR, OrgEntry, load_organisations, load_universities
 from extractor.resolve.institutions import InstitutionIndex, InstitutionMatch
+from extractor.resolve.parts import CONJ_RE, PAREN_RE, VENUE_RE, department, infer_sector, org_segment, partial_name
 from extractor.resolve.text import clean, key, strip_accents, tokenize
 from extractor.schemas import CountryCode, Method, Sector
 
@@ -49,24 +50,6 @@ class Resolution(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-_VENUE_RE = re.compile(
-    r"\b(NeurIPS|NIPS|ICML|ICLR|CVPR|ICCV|ECCV|ACL|EMNLP|NAACL|COLING|AAAI|IJCAI|KDD|SIGIR|"
-    r"AISTATS|UAI|COLT|Conference|Workshop|Symposium|Proceedings)\b")
-_DEPT_START = frozenset(
-    "department departments school faculty division college graduate laboratory key center "
-    "institute group program programme unit chair section lab computer electrical".split())
-_ORG_WORDS = frozenset(
-    "university college institute school laboratory center academy research technology "
-    "technologies hospital foundation polytechnic observatory agency ministry council "
-    "society company group ai labs lab corporation inc ltd llc gmbh ag plc".split())
-_INDUSTRY_WORDS = frozenset("inc ltd llc corp corporation gmbh ag plc company co technologies".split())
-_ACADEMIA_WORDS = frozenset("university college polytechnic universitat universite universidad universita school".split())
-_GOVERNMENT_WORDS = frozenset("ministry agency government bureau".split())
-_WORD_RE = re.compile(r"[^\W_]+")
-_CONJ_RE = re.compile(r"^[\s,]*(?:&|and|/|\+)\s*(?:the\s+)?$", re.IGNORECASE)
-_PAREN_RE = re.compile(r"\([^)]*\)")
-_HEAD_WORDS = frozenset("university institute institue college school academy polytechnic laboratory center centre".split())
-_CORP_COMMA_RE = re.compile(r",(\s*)(?=(?:Inc|Ltd|LLC|Co|Corp|GmbH|AG|S\.A|B\.V|PLC|Limited)\b\.?)")
 
 
 @dataclass(slots=True)
@@ -116,7 +99,7 @@ class Resolver:
         toks = tokenize(text)
         places = self.places.find(text, toks) if text else []
         matches = self.institutions.find(text, toks) if text else []
-        ctx_places = self._context_places(context, raw)
+        ctx_places = self._context_places(context)
 
         entry, match, inst_method, score = self._choose_institution(text, matches, places, email, ctx_places, notes)
         if entry is not None and match is not None and entry.source == "universities":
@@ -124,9 +107,9 @@ class Resolver:
             if better is not None:
                 entry, score, inst_method = better[0], better[1], Method.GAZETTEER_FUZZY
                 notes.append(f"fuzzy match preferred over the partial name {text[match.start:match.end]!r}")
-        org_segment = None
+        org_seg = None
         if entry is None and text:
-            fuzzy_seg = self._org_segment(text, places)
+            fuzzy_seg = org_segment(text, places)
             if fuzzy_seg is not None:
                 hit = self.institutions.fuzzy(fuzzy_seg[0])
                 if hit is not None:
@@ -135,8 +118,8 @@ class Resolver:
                     match = InstitutionMatch((), fuzzy_seg[1], fuzzy_seg[2], inst_method, score)
                     notes.append(f"fuzzy match {fuzzy_seg[0]!r} -> {entry.name!r} ({score:.0f})")
                 else:
-                    org_segment = fuzzy_seg
-        if entry is None and email is not None and email.entry is not None and org_segment is None and not _VENUE_RE.search(text):
+                    org_seg = fuzzy_seg
+        if entry is None and email is not None and email.entry is not None and org_seg is None and not VENUE_RE.search(text):
             entry, inst_method, score = email.entry, Method.EMAIL_DOMAIN, None
             notes.append(f"institution from e-mail domain {email.domain}")
 
@@ -151,17 +134,17 @@ class Resolver:
         decision = self._decide_country(text, entry, inst_method, loc, email, ctx_places, notes,
                                         clean(context) if context else None)
 
-        if entry is None and _VENUE_RE.search(text) and not matches:
+        if entry is None and VENUE_RE.search(text) and not matches:
             notes.append("looks like a venue or event line, not an affiliation: no institution")
-            org_segment = None
-        institution = entry.name if entry else (org_segment[0] if org_segment else None)
-        if entry is None and org_segment is not None:
+            org_seg = None
+        institution = entry.name if entry else (org_seg[0] if org_seg else None)
+        if entry is None and org_seg is not None:
             notes.append("institution not in the gazetteer; name kept as written")
-        department = self._department(text, match, org_segment, places)
-        sector = entry.sector if entry else (_infer_sector(org_segment[0]) if org_segment else None)
+        dept = department(text, match, org_seg, places)
+        sector = entry.sector if entry else (infer_sector(org_seg[0]) if org_seg else None)
         city = decision.city or (entry.city if entry and not entry.multi_country and decision.country == entry.country else None)
         return Resolution(
-            institution=institution, department=department, city=city, country=decision.country,
+            institution=institution, department=dept, city=city, country=decision.country,
             sector=sector, institution_method=inst_method if entry else Method.UNKNOWN,
             institution_score=score if entry else None, country_method=decision.method,
             multi_country_company=decision.multi, in_gazetteer=entry is not None, notes=notes,
@@ -171,12 +154,12 @@ class Resolver:
     def _choose_institution(self, text: str, matches: list[InstitutionMatch], places: list[PlaceHit],
                             email: EmailEvidence | None, ctx_places: list[PlaceHit], notes: list[str]
                             ) -> tuple[OrgEntry | None, InstitutionMatch | None, Method, float | None]:
-        matches = [m for m in matches if not _partial_name(text, m)]
+        matches = [m for m in matches if not partial_name(text, m)]
         if not matches:
             return None, None, Method.UNKNOWN, None
         chosen = matches[-1]  # affiliation strings run from the smallest unit to the largest
         i = len(matches) - 1
-        while i > 0 and _CONJ_RE.match(_PAREN_RE.sub("", text[matches[i - 1].end : matches[i].start])):
+        while i > 0 and CONJ_RE.match(PAREN_RE.sub("", text[matches[i - 1].end : matches[i].start])):
             i -= 1  # "Bar-Ilan University and Google": the first of a list of equals
         chosen = matches[i]
         names = {e.name for m in matches for e in m.entries}
@@ -228,26 +211,6 @@ class Resolver:
         if hit is not None and hit[0] is not entry and len(key(hit[0].name)) > len(key(entry.name)):
             return hit
         return None
-
-    def _org_segment(self, text: str, places: list[PlaceHit]) -> tuple[str, int, int] | None:
-        """The comma-separated part that names the organisation, for unknown ones."""
-        best = None
-        text = _CORP_COMMA_RE.sub(lambda m: " " + m.group(1), text)  # "Foo ML, Inc." is one name
-        for m in re.finditer(r"[^,;]+", text):
-            seg = m.group().strip()
-            if not seg:
-                continue
-            start = m.start() + m.group().index(seg)
-            words = [w.casefold() for w in _WORD_RE.findall(strip_accents(seg))]
-            inner = [p for p in places if start <= p.start and p.end <= start + len(seg)]
-            covered = sum(p.end - p.start for p in inner)
-            if covered >= sum(len(w) for w in words) * 0.6 or not any(w.isalpha() for w in words):
-                continue  # a location part ("Beijing 100084", "USA")
-            if _ORG_WORDS & set(words) and words and words[0] not in _DEPT_START:
-                best = (" ".join(seg.split()), start, start + len(seg))
-            elif _ORG_WORDS & set(words) and best is None and words and words[0] not in ("department", "dept", "school", "faculty", "division"):
-                best = (" ".join(seg.split()), start, start + len(seg))
-        return best
 
     # ------------------------------------------------------------------ country
     def _decide_country(self, text: str, entry: OrgEntry | None, inst_method: Method, loc: list[PlaceHit],
@@ -362,41 +325,11 @@ class Resolver:
                     best = (m.start(), code, name, method)
         return (best[1], best[2], best[3]) if best else None
 
-    def _context_places(self, context: str | None, raw: str | None) -> list[PlaceHit]:
+    def _context_places(self, context: str | None) -> list[PlaceHit]:
         if not context:
             return []
         ctx = clean(context)
         return [p for p in self.places.find(ctx) if p.place.kind != "demonym" and (p.place.kind == "country" or p.location)]
-
-    # ------------------------------------------------------------------ department
-    @staticmethod
-    def _department(text: str, match: InstitutionMatch | None, org_segment: tuple[str, int, int] | None,
-                    places: list[PlaceHit]) -> str | None:
-        stop = match.start if match is not None else (org_segment[1] if org_segment else len(text))
-        head = text[:stop].strip(" ,;-–")
-        if not head:
-            return None
-        parts = [s.strip() for s in re.split(r"[,;]", head) if s.strip()]
-        dept = []
-        for part in parts:
-            words = [w.casefold() for w in _WORD_RE.findall(strip_accents(part))]
-            if words and (words[0] in _DEPT_START or words[0] in ("dept", "depts")):
-                dept.append(part)
-        return ", ".join(dept) or None
-
-
-def _partial_name(text: str, match: InstitutionMatch) -> bool:
-    """True when a generic-headed name is the tail of a longer unknown name:
-    "Vidyasirimedhi Institute of Science and Technology" is not "Institute of Science and
-    Technology"; "Department of CS University of X" (a department prefix) is fine."""
-    words = _WORD_RE.findall(strip_accents(text[match.start : match.end]))
-    if not words or words[0].casefold() not in _HEAD_WORDS:
-        return False
-    seg_start = max(text.rfind(",", 0, match.start), text.rfind(";", 0, match.start)) + 1
-    before = _WORD_RE.findall(strip_accents(text[seg_start : match.start]))
-    if not before or not before[-1][0].isupper() or before[-1].casefold() in ("the", "and"):
-        return False
-    return before[0].casefold() not in _DEPT_START and before[0].casefold() not in ("dept", "depts")
 
 
 def _prefer_sar(codes: list[str]) -> list[str]:
@@ -414,19 +347,6 @@ def _mainland_campus(entry: OrgEntry) -> bool:
 def _gazetteer_method(inst_method: Method) -> Method:
     return inst_method if inst_method in (Method.GAZETTEER_EXACT, Method.GAZETTEER_ALIAS,
                                           Method.GAZETTEER_FUZZY, Method.EMAIL_DOMAIN) else Method.GAZETTEER_EXACT
-
-
-def _infer_sector(name: str) -> Sector | None:
-    words = {w.casefold() for w in _WORD_RE.findall(strip_accents(name))}
-    if words & _ACADEMIA_WORDS:
-        return Sector.ACADEMIA
-    if words & _INDUSTRY_WORDS:
-        return Sector.INDUSTRY
-    if words & _GOVERNMENT_WORDS or "national laboratory" in name.casefold():
-        return Sector.GOVERNMENT
-    if "foundation" in words:
-        return Sector.NONPROFIT
-    return None
 
 
 @lru_cache(maxsize=1)
