@@ -20,7 +20,8 @@ VENUE_RE = re.compile(
     r"AISTATS|UAI|COLT|Conference|Workshop|Symposium|Proceedings)\b")
 _DEPT_START = frozenset(
     "department departments school faculty division college graduate laboratory key center "
-    "institute group program programme unit chair section lab computer electrical".split())
+    "institute group program programme unit chair section lab computer electrical "
+    "laboratoire departement dipartimento departamento facultad faculte fakultat lehrstuhl".split())
 _ORG_WORDS = frozenset(
     "university college institute school laboratory center academy research technology "
     "technologies hospital foundation polytechnic observatory agency ministry council "
