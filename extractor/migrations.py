@@ -176,6 +176,39 @@ def m003_reviews(db: Database) -> None:
     )
 
 
+
+@migrations(name="m004_review_signals")
+def m004_review_signals(db: Database) -> None:
+    """Review routing: the signals reconcile saw, calibrated P(wrong), impact, audit draw.
+
+    One row per paper, written by reconcile for machine-owned records and kept as it was
+    when a human took the record over, so calibration can pair what the machine saw with
+    what the reviewer decided. ``review_meta`` holds the last routing's parameters.
+    """
+    db["review_signals"].create(
+        {
+            "paper_id": str,
+            "input_key": str,  # the extractions the signals were computed from
+            "countries": str,  # JSON machine country set at reconcile time
+            "families": str,  # JSON machine model-family set
+            "features": str,  # JSON {feature: value} for the country-set model
+            "model_features": str,  # JSON {feature: value} for the model-family model
+            "alternatives": str,  # JSON [{"set": [...], "wild": bool, "why": str}]
+            "p_wrong": float,
+            "p_wrong_models": float,
+            "impact": float,
+            "priority": float,
+            "audit_u": float,  # seeded uniform draw that decides audit membership
+            "audit": int,
+            "audit_drawn_at": str,
+            "computed_at": str,
+            "routed_at": str,
+        },
+        pk="paper_id",
+    )
+    db["review_signals"].create_index(["priority"])
+    db["review_meta"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     pending = [m.name for m in migrations.pending(db)]
