@@ -54,6 +54,11 @@ def _explain(exc: sqlite3.Error, path: Path | str) -> StoreError:
         hint = "the database file or its folder is read-only; check permissions or pass another --db"
     elif "disk is full" in text or "full" in text:
         hint = "the disk is full; free space and re-run (nothing half-written was kept)"
+    elif "disk i/o error" in text:
+        hint = ("the disk refused a write (full, over a size quota, or failing); free space or fix the disk "
+                "and re-run (nothing half-written was kept)")
+    elif "unable to open" in text:
+        hint = "cannot open the file: check that it and its folder exist and are writable, or pass another --db"
     elif "not a database" in text or "malformed" in text:
         hint = "this file is not a collabscope database or is damaged"
     else:
@@ -210,11 +215,27 @@ class Store:
 
     def start_run(self, command: str, args: dict[str, Any]) -> int:
         with self.write():
+            self._close_dead_runs()
             cur = self.db.execute(
                 "INSERT INTO runs (command, args, started_at, status, pid, host) VALUES (?,?,?,?,?,?)",
                 [command, json.dumps(args, default=str), utcnow(), "running", os.getpid(), socket.gethostname()],
             )
             return cur.lastrowid
+
+    def _close_dead_runs(self) -> None:
+        """Mark "running" runs whose process on this host is gone (killed) as "interrupted"."""
+        host = socket.gethostname()
+        for run_id, pid in self.db.execute(
+            "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+        ).fetchall():
+            try:
+                os.kill(pid, 0)
+                continue  # still alive (or the pid was reused: leave it)
+            except ProcessLookupError:
+                pass
+            except (PermissionError, OverflowError, TypeError):
+                continue
+            self.db.execute("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [utcnow(), run_id])
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, Any]) -> None:
         with self.write():
@@ -534,20 +555,33 @@ class Store:
     def history(self, paper_id: str) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM reviews WHERE paper_id = ? ORDER BY id", [paper_id])
 
-    def verify_log(self) -> list[str]:
-        """Re-walk the hash chain and check it against the records; returns problems found."""
+    def verify_log(self, anchor: str | None = None) -> list[str]:
+        """Re-walk the hash chain and check it against the records; returns problems found.
+
+        Also checks that each record's status column matches its last log entry (exports
+        filter on it), that no logged record has vanished, and that the triggers keeping the
+        log append-only are in place. ``anchor`` is a head hash printed by an earlier
+        ``collabscope audit verify``: the log must still contain it, which is how a truncated
+        tail (undetectable by the chain alone) shows up.
+        """
         problems: list[str] = []
         prev = GENESIS_HASH
         last_by_paper: dict[str, dict[str, Any]] = {}
+        anchor_found = anchor is None
         for row in self.db.query("SELECT * FROM reviews ORDER BY id"):
             if row["prev_hash"] != prev:
                 problems.append(f"log row {row['id']}: chain broken (prev_hash does not match row before)")
             if _chain_hash(row["prev_hash"], row) != row["hash"]:
                 problems.append(f"log row {row['id']}: contents do not match its hash (edited?)")
             prev = row["hash"]
+            anchor_found = anchor_found or row["hash"] == anchor
             if row["version_after"] != row["version_before"]:
                 last_by_paper[row["paper_id"]] = row
-        for paper_id, version, data in self.db.execute("SELECT paper_id, version, data FROM records"):
+        if not anchor_found:
+            problems.append(f"log: the anchor hash {anchor} is no longer in the log (truncated or rewritten)")
+        seen: set[str] = set()
+        for paper_id, version, status, data in self.db.execute("SELECT paper_id, version, status, data FROM records"):
+            seen.add(paper_id)
             last = last_by_paper.get(paper_id)
             if last is None:
                 problems.append(f"record {paper_id}: no log entry")
@@ -555,7 +589,20 @@ class Store:
                 problems.append(f"record {paper_id}: version {version} but log ends at {last['version_after']}")
             elif last["after_sha"] and last["after_sha"] != record_data_hash(data):
                 problems.append(f"record {paper_id}: data differs from what the log recorded")
+            elif last["status_after"] and last["status_after"] != status:
+                problems.append(f"record {paper_id}: status {status} but the log says {last['status_after']}")
+        for paper_id in sorted(set(last_by_paper) - seen):
+            problems.append(f"record {paper_id}: in the log but missing from the records table (deleted?)")
+        triggers = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'reviews'")}
+        for name in ("reviews_no_update", "reviews_no_delete"):
+            if name not in triggers:
+                problems.append(f"log: trigger {name} is missing, so the log is no longer append-only")
         return problems
+
+    def log_head(self) -> tuple[int, str]:
+        """(number of log rows, hash of the last one): an anchor to note down or publish."""
+        row = self.db.execute("SELECT count(*), (SELECT hash FROM reviews ORDER BY id DESC LIMIT 1) FROM reviews").fetchone()
+        return row[0], row[1] or GENESIS_HASH
 
     # ------------------------------------------------------------------ summaries
 

@@ -11,6 +11,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..extract.base import ExtractSummary, get_backend, run_extract
 from ..ingest import IngestLimits, IngestSummary, ingest_paths
+from ..locks import pipeline_lock
 from ..reconcile import ReconcileSummary, run_reconcile
 from ..store import Store
 from .common import (
@@ -103,7 +104,7 @@ def ingest_cmd(
     """
     settings = settings_from(db, config, workers=workers, max_file_mb=max_file_mb, max_pages=max_pages,
                              parse_timeout=parse_timeout)
-    with open_store(settings) as store:
+    with pipeline_lock(settings.db, "ingest"), open_store(settings) as store:
         run_id = store.start_run("ingest", {"paths": [str(p) for p in paths]})
         s = do_ingest(store, settings, paths, venue, year, run_id, quiet)
         store.finish_run(run_id, "partial" if s.failed else "ok", s.__dict__ | {"new_hashes": len(s.new_hashes)})
@@ -127,7 +128,7 @@ def extract_cmd(
     Example: collabscope extract --backend rules
     """
     settings = settings_from(db, config, backends=_backends(backend))
-    with open_store(settings) as store:
+    with pipeline_lock(settings.db, "extract"), open_store(settings) as store:
         run_id = store.start_run("extract", {"backends": settings.backends})
         results = do_extract(store, settings, run_id, quiet, limit)
         failed = sum(r.failed for r in results)
@@ -149,7 +150,7 @@ def reconcile_cmd(db: DbOpt = None, config: ConfigOpt = None, quiet: QuietOpt = 
     Example: collabscope reconcile
     """
     settings = settings_from(db, config)
-    with open_store(settings) as store:
+    with pipeline_lock(settings.db, "reconcile"), open_store(settings) as store:
         s = do_reconcile(store, settings, quiet)
     summary(f"records: {s.created} created, {s.updated} updated, {s.unchanged} unchanged, "
             f"{s.kept_human} kept (human-reviewed); {s.queued} queued for review", quiet)
@@ -179,7 +180,7 @@ def run_cmd(
 
     settings = settings_from(db, config, backends=_backends(backend), workers=workers, max_file_mb=max_file_mb,
                              max_pages=max_pages, parse_timeout=parse_timeout)
-    with open_store(settings) as store:
+    with pipeline_lock(settings.db, "run"), open_store(settings) as store:
         run_id = store.start_run("run", {"paths": [str(p) for p in paths], "backends": settings.backends})
         ing = do_ingest(store, settings, paths, venue, year, run_id, quiet)
         ext = do_extract(store, settings, run_id, quiet)
