@@ -22,6 +22,7 @@ files, and may run under an address-space limit. This module imports nothing of 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import time
@@ -109,6 +110,7 @@ def _serve(conn: Connection, func: Callable[..., Any], initializer: Callable[[],
             os._exit(0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        faulthandler.disable()  # a crash is reported by the parent, not as a dump on the terminal
         _limit_resources(memory_mb)
         if initializer is not None:
             initializer()
