@@ -209,6 +209,38 @@ def m004_review_signals(db: Database) -> None:
     db["review_signals"].create_index(["priority"])
     db["review_meta"].create({"key": str, "value": str, "updated_at": str}, pk="key")
 
+@migrations(name="m006_llm_batches")
+def m006_llm_batches(db: Database) -> None:
+    """LLM call grouping (call_id, reask) and the OpenAI Batch API jobs, for resume."""
+    db["llm_calls"].add_column("call_id", str)  # one logical ask: the first request and its re-asks
+    db["llm_calls"].add_column("reask", int)  # 0 = first ask, 1 = first validation re-ask, ...
+    db["llm_calls"].create_index(["call_id"])
+    db["llm_batches"].create(
+        {
+            "id": int,
+            "state": str,  # prepared, uploaded, submitted, downloaded, ingested, failed
+            "remote_status": str,  # the API's batch status (validating, in_progress, completed, ...)
+            "model": str,
+            "backend_key": str,  # the extraction cache key the batch was made for
+            "jsonl_path": str,  # the request file written before upload
+            "items": str,  # JSON {custom_id: {sha256, purpose, cache_key}}
+            "request_count": int,
+            "input_file_id": str,
+            "batch_id": str,
+            "output_file_id": str,
+            "error_file_id": str,
+            "output_path": str,
+            "error_path": str,
+            "error": str,
+            "created_at": str,
+            "updated_at": str,
+            "run_id": int,
+        },
+        pk="id",
+    )
+    db["llm_batches"].create_index(["state"])
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     pending = [m.name for m in migrations.pending(db)]
