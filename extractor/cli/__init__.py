@@ -20,6 +20,7 @@ from . import pipeline  # noqa: E402,F401
 from . import data  # noqa: E402,F401
 from . import review  # noqa: E402,F401
 from . import audit  # noqa: E402,F401
+from . import llm  # noqa: E402,F401
 
 
 def main() -> None:

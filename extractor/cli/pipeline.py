@@ -14,6 +14,7 @@ from ..ingest import IngestLimits, IngestSummary, ingest_paths
 from ..locks import pipeline_lock
 from ..reconcile import ReconcileSummary, run_reconcile
 from ..store import Store
+from .llm import BaseUrlOpt, BatchApiOpt, ConcurrencyOpt, DryRunOpt, ModelOpt, PricesOpt, llm_flags, print_dry_run
 from .common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -53,10 +54,13 @@ def do_ingest(store: Store, settings: Settings, paths: list[Path], venue: str | 
                             year=year, run_id=run_id, on_total=total, on_progress=advance)
 
 
-def do_extract(store: Store, settings: Settings, run_id: int | None, quiet: bool, limit: int | None = None) -> list[ExtractSummary]:
+def do_extract(store: Store, settings: Settings, run_id: int | None, quiet: bool, limit: int | None = None,
+               batch_api: bool = False) -> list[ExtractSummary]:
     out = []
     for name in settings.backends:
         backend = get_backend(name, settings)
+        if batch_api and hasattr(backend, "batch_api"):
+            backend.batch_api = True  # the llm backend's OpenAI Batch API mode
         with progress(f"extract ({name})", quiet) as (total, advance):
             out.append(run_extract(store, backend, run_id=run_id, limit=limit, on_total=total, on_progress=advance))
     return out
@@ -116,6 +120,12 @@ def ingest_cmd(
 def extract_cmd(
     backend: BackendOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Extract at most this many documents.")] = None,
+    concurrency: ConcurrencyOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prices: PricesOpt = None,
+    dry_run: DryRunOpt = False,
+    batch_api: BatchApiOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
@@ -127,10 +137,14 @@ def extract_cmd(
 
     Example: collabscope extract --backend rules
     """
-    settings = settings_from(db, config, backends=_backends(backend))
+    settings = settings_from(db, config, backends=_backends(backend), **llm_flags(concurrency, model, base_url, prices))
+    if dry_run:
+        with open_store(settings) as store:
+            print_dry_run(store, settings, batch_api)
+        raise typer.Exit(EXIT_OK)
     with pipeline_lock(settings.db, "extract"), open_store(settings) as store:
         run_id = store.start_run("extract", {"backends": settings.backends})
-        results = do_extract(store, settings, run_id, quiet, limit)
+        results = do_extract(store, settings, run_id, quiet, limit, batch_api)
         failed = sum(r.failed for r in results)
         store.finish_run(run_id, "partial" if failed else "ok", {r.backend: r.__dict__ for r in results})
     summary("; ".join(f"{r.backend}: extracted {r.done}, failed {r.failed}" + (f", skipped {r.extra}" if r.extra else "")
@@ -166,6 +180,12 @@ def run_cmd(
     max_file_mb: MaxMbOpt = None,
     max_pages: MaxPagesOpt = None,
     parse_timeout: TimeoutOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prices: PricesOpt = None,
+    dry_run: DryRunOpt = False,
+    batch_api: BatchApiOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
@@ -179,11 +199,16 @@ def run_cmd(
     from ..aggregate import headline  # local: aggregation is only needed for the summary
 
     settings = settings_from(db, config, backends=_backends(backend), workers=workers, max_file_mb=max_file_mb,
-                             max_pages=max_pages, parse_timeout=parse_timeout)
+                             max_pages=max_pages, parse_timeout=parse_timeout,
+                             **llm_flags(concurrency, model, base_url, prices))
     with pipeline_lock(settings.db, "run"), open_store(settings) as store:
         run_id = store.start_run("run", {"paths": [str(p) for p in paths], "backends": settings.backends})
         ing = do_ingest(store, settings, paths, venue, year, run_id, quiet)
-        ext = do_extract(store, settings, run_id, quiet)
+        if dry_run:  # ingest is free and tells us what there is; estimate, then stop before spending
+            print_dry_run(store, settings, batch_api)
+            store.finish_run(run_id, "ok", {"dry_run": True, "ingest": ing.__dict__ | {"new_hashes": len(ing.new_hashes)}})
+            raise typer.Exit(EXIT_OK)
+        ext = do_extract(store, settings, run_id, quiet, batch_api=batch_api)
         rec = do_reconcile(store, settings, quiet)
         failed = ing.failed + sum(r.failed for r in ext)
         head = headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn)

@@ -14,6 +14,7 @@ task, so concurrent asks never mix their rows.
 from __future__ import annotations
 
 import contextvars
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,10 @@ from pydantic import BaseModel, ValidationError
 from ...errors import LLMAuthError, LLMError
 from .calls import CallLog, CallSpec, Recorder
 from .transport import Attempt, EndpointError, Transport
+
+# instructor logs every failed attempt at ERROR level on stderr, which breaks the progress
+# bar and repeats what llm_calls and the per-document error already record.
+logging.getLogger("instructor.v2.retry").setLevel(logging.CRITICAL)
 
 _RECORDER: contextvars.ContextVar[Recorder] = contextvars.ContextVar("collabscope_llm_recorder")
 
