@@ -317,3 +317,54 @@ def save_loop(db: str, actor: str, rounds: int = 1_000_000) -> None:
                 print(f"conflict {pid}", flush=True)
                 continue
             print(f"saved {pid} {saved.version}", flush=True)
+
+
+def unlocked_pipeline(db: str, folder: str) -> None:
+    """ingest + rules + reconcile through the library, without the CLI's pipeline lock.
+
+    Two of these at once on one database show what SQLite alone guarantees (WAL, busy
+    timeout, INSERT OR IGNORE, one write transaction per step), lock or no lock.
+    """
+    from extractor.config import Settings
+    from extractor.extract.base import get_backend, run_extract
+    from extractor.ingest import ingest_paths
+    from extractor.reconcile import run_reconcile
+    from extractor.store import Store
+
+    with Store.open(db) as store:
+        s = ingest_paths(store, [folder], workers=1)
+        e = run_extract(store, get_backend("rules", Settings()))
+        r = run_reconcile(store)
+        print(f"added {s.added} extracted {e.done} created {r.created} updated {r.updated}", flush=True)
+
+
+# --------------------------------------------------------------------------- read-only as root
+
+
+def without_root_file_powers() -> None:
+    """``preexec_fn``: drop the capabilities that let root ignore file permissions.
+
+    Tests run as root in CI, where ``chmod 444`` stops nobody. Dropping CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH and CAP_FOWNER from the bounding set before ``exec`` leaves the
+    child root by uid (it can still run the interpreter under /root) but bound by the
+    permission bits, like any user. Needs Linux and CAP_SETPCAP (root has it).
+    """
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop = 24
+    for cap in (1, 2, 3):  # DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """``preexec_fn`` factory: the child cannot write past ``limit`` bytes in any file
+    (RLIMIT_FSIZE; Python ignores SIGXFSZ, so the write fails with EFBIG like a full disk)."""
+
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
