@@ -16,6 +16,9 @@ from .schemas import FrontMatter, Line, Span
 
 SUPERSCRIPT_FLAG = 1
 BOLD_FLAG = 16
+#: A gap wider than this many font sizes between two pieces of one visual line is kept
+#: as two spaces: it separates grid cells or names, not words.
+WIDE_GAP = 0.8
 
 _ABSTRACT_RE = re.compile(r"^\s*a\s*b\s*s\s*t\s*r\s*a\s*c\s*t\b[\s.:—–-]*", re.IGNORECASE)
 _BODY_HEADING_RE = re.compile(
@@ -28,7 +31,9 @@ _VENUE_RE = re.compile(
     r"published as a conference paper|under review|preprint\b|arxiv:\d|copyright|©)",
     re.IGNORECASE,
 )
-_EMAIL_BRACE_RE = re.compile(r"[{(]\s*([\w.+\-]+(?:\s*[,|;]\s*[\w.+\-]+)+)\s*[})]\s*@\s*([\w\-]+(?:\.[\w\-]+)+)")
+_EMAIL_BRACE_RE = re.compile(r"[{(]\s*([\w.+\-]+(?:\s*[,|;]\s*[\w.+\-]+)*)\s*[})]\s*@\s*([\w\-]+(?:\.[\w\-]+)+)")
+# "<xuelong li@ieee.org>": an underscore drawn as a rule comes out of the PDF as a space
+_ANGLE_SPACE_RE = re.compile(r"<\s*([\w.+\-]+(?:\s[\w.+\-]+)+)\s*@")
 _EMAIL_RE = re.compile(r"(?<![\w.+\-@])([\w.+\-]+)\s?@\s?([\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,})")
 
 #: Venue names as written -> the canonical label used in aggregates.
@@ -74,6 +79,7 @@ def detect_venue_year(text: str) -> tuple[str | None, int | None]:
 
 def expand_emails(text: str) -> list[str]:
     """Emails in print order, with ``{a,b}@x`` brace groups expanded."""
+    text = _ANGLE_SPACE_RE.sub(lambda m: "<" + m.group(1).replace(" ", "_") + "@", text)
     found: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     for m in _EMAIL_BRACE_RE.finditer(text):
@@ -93,6 +99,12 @@ def expand_emails(text: str) -> list[str]:
             seen.add(email)
             out.append(email)
     return out
+
+
+def _is_ordinal(text: str, before: list[str]) -> bool:
+    """'th' raised after '35' is an ordinal suffix, not a footnote marker."""
+    prev = "".join(before).rstrip()
+    return text.strip().lower() in ("st", "nd", "rd", "th") and prev[-1:].isdigit()
 
 
 def _is_marker_text(text: str) -> bool:
@@ -129,7 +141,8 @@ def _merged_raw_lines(page_dict: dict[str, Any]) -> list[tuple[int, list[dict[st
                 if overlap >= 0.5 * height and -1.0 <= gap <= 1.5 * size:
                     if gap > 0.15 * size and not prev_spans[-1]["text"].endswith(" ") and not raw_spans[0]["text"].startswith(" "):
                         space = dict(prev_spans[-1])
-                        space["text"] = " "
+                        # a wide gap (grid cells, names set apart) reads as two spaces
+                        space["text"] = "  " if gap > WIDE_GAP * size else " "
                         space["flags"] = int(space.get("flags", 0)) & ~SUPERSCRIPT_FLAG
                         prev_spans.append(space)
                     prev_spans.extend(raw_spans)
@@ -164,8 +177,11 @@ def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
             size = float(s["size"])
             flags = int(s.get("flags", 0))
             raised = s["origin"][1] < base - 0.15 * dom
-            sup = bool(flags & SUPERSCRIPT_FLAG) or (size <= 0.85 * dom and raised)
-            sup = sup and _is_marker_text(text)
+            # a small label that starts a line ("1 Momenta" at 8 pt in a 12 pt line) is a
+            # marker even on the baseline; "35th" ordinals are not markers
+            leading = not text_parts and size <= 0.85 * dom and len(raw_spans) > 1
+            sup = bool(flags & SUPERSCRIPT_FLAG) or (size <= 0.85 * dom and (raised or leading))
+            sup = sup and _is_marker_text(text) and not _is_ordinal(text, text_parts)
             start = offset
             offset += len(text)
             text_parts.append(text)
@@ -222,7 +238,8 @@ def _find_zones(front: FrontMatter) -> None:
 
     # title: the largest type in the top of the page, contiguous lines of that size
     title_lines: list[int] = []
-    candidates = [i for i in top if lines[i].size >= body * 1.12 and not _VENUE_RE.search(lines[i].text)]
+    candidates = [i for i in top if lines[i].size >= body * 1.12 and not _VENUE_RE.search(lines[i].text)
+                  and re.search(r"[^\W\d_]{3,}", lines[i].text)]
     if candidates:
         biggest = max(lines[i].size for i in candidates)
         first = min(i for i in candidates if lines[i].size >= biggest - 0.6)
@@ -267,6 +284,15 @@ def _find_zones(front: FrontMatter) -> None:
     ]
     if not title_lines and abstract_at is None:
         author = author[:30]
+    # a paragraph of the other text column that starts beside the author block (ACL:
+    # the right column begins level with "Abstract") belongs to the body, not the block
+    below: dict[int, float] = {}
+    for ln in lines:
+        if ln.bbox[1] > stop_y + 2 * ln.size and not _ABSTRACT_RE.match(ln.text):
+            below[ln.block] = max(below.get(ln.block, 0.0), ln.bbox[1])
+    if abstract_at is not None:
+        below.pop(lines[abstract_at].block, None)
+    author = [i for i in author if lines[i].block not in below or len(lines[i].text.strip()) < 3]
     front.author_lines = author
 
     if abstract_at is not None:
@@ -292,8 +318,17 @@ def _find_zones(front: FrontMatter) -> None:
     venue = [i for i, ln in enumerate(lines) if _VENUE_RE.search(ln.text) and i not in title_lines]
     front.venue_line = venue[0] if venue else None
 
-    zone_text = "\n".join(lines[i].text for i in sorted(set(author) | set(foot)))
-    front.emails = expand_emails(zone_text)
+    front.emails = expand_emails(_plain_text(front, sorted(set(author) | set(foot))))
+
+
+def _plain_text(front: FrontMatter, indices: list[int]) -> str:
+    """Those lines without their superscript markers ("¹huifengguo@..." -> "huifengguo@...")."""
+    wanted = set(indices)
+    parts: dict[int, list[str]] = {i: [] for i in indices}
+    for span in front.spans:
+        if span.line in wanted:
+            parts[span.line].append(" " if span.sup else span.text)
+    return "\n".join("".join(parts[i]) or front.lines[i].text for i in indices)
 
 
 def median_size(lines: list[Line]) -> float:

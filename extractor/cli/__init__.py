@@ -21,6 +21,8 @@ from . import data  # noqa: E402,F401
 from . import review  # noqa: E402,F401
 from . import audit  # noqa: E402,F401
 from . import llm  # noqa: E402,F401
+from . import evaluate  # noqa: E402,F401
+from . import report  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,279 @@
+"""Lines of the author block as the rules backend sees them: text runs, markers, a kind.
+
+Every later step (names, affiliation units, grid cells, emails) works on :class:`ZLine`
+objects built here from the page-1 spans that ingest kept. A line is cut into
+:class:`Piece` runs that are either plain text or a footnote marker (superscript
+``1,2``, ``∗``, ``†`` ... or a leading baseline label such as ``1 Momenta``), each with
+its horizontal extent so that names and affiliations can be placed in grid columns.
+The classifier then says what a line is: names, affiliation, email, a note to skip
+(equal contribution, correspondence, venue line, URL), marker-only, or other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...resolve import Resolver
+from ...schemas import FrontMatter, Span
+
+# Notes printed near the author block that are not affiliations.
+NOTE_RE = re.compile(
+    r"(equal(ly)?[\s-]+contribut|contributed equally|these authors contributed|joint first|co-first|"
+    r"correspond|work (was |is )?(partly |partially |mainly )?(done|performed|conducted|completed)|"
+    r"(during|while) (an |his |her |their )?(internship|interning|visiting|at\b)|part of (this|the) work|"
+    r"\bintern(ship)?\b|listing order|order (is )?random|project (lead|page)|"
+    r"now (at|with)\b|currently (at|with)\b|supported by|funded by|code (is )?available|"
+    r"\bindicates?\b|\bdenotes?\b|senior author|advis(ing|ed)|https?://|www\.|github\.com|"
+    r"warning:|content that may be)",
+    re.IGNORECASE,
+)
+# Venue / template lines ("NeurIPS 2024, Vancouver, Canada", "Proceedings of the 35th ICML").
+VENUE_RE = re.compile(
+    r"(conference on|proceedings of|workshop on|symposium on|\bpmlr\b|published as|under review|"
+    r"\bpreprint\b|copyright|©|\(c\)\s*\d{4}|arxiv:\s*\d|technical report|"
+    r"\b(?:neurips|nips|icml|iclr|acl|naacl|emnlp|eacl|coling|cvpr|iccv|eccv|aaai|ijcai|kdd|sigir|www|"
+    r"aistats|uai|colt|icassp|interspeech|miccai|wacv|bmvc|corl|rss|icra|iros|tacl|tmlr|jmlr)\b\s*'?\d{2,4}|"
+    r"\b(?:19|20)\d\d\b.{0,40}\b(?:vancouver|montr[eé]al|long beach|new orleans|stockholm|vienna|"
+    r"baltimore|honolulu|seattle|singapore|bangkok|mexico city|miami|toronto|dublin|seoul)\b)",
+    re.IGNORECASE,
+)
+ORG_RE = re.compile(
+    r"\b(?:univ\w*|institu\w*|instituto|istituto|college|colegio|school|academ\w*|laborat\w*|labs?|"
+    r"research|department|dept|faculty|cent(?:er|re|ro)\w*|inc|ltd|llc|corp\w*|company|group|gmbh|"
+    r"technolog\w*|tech|polytechn\w*|politecnico|hospital|clinic|foundation|council|agency|ministry|"
+    r"national|ai|google|microsoft|facebook|meta|amazon|nvidia|ibm|deepmind|openai|alibaba|tencent|baidu|"
+    r"huawei|bytedance|samsung|intel|apple|adobe|salesforce|mila|inria|cnrs|eth|epfl|kaist|riken|csiro|"
+    r"a\*star|team|studio|cloud|hochschule|ecole|école|escuela|scuola|universit\w*)\b",
+    re.IGNORECASE,
+)
+EMAIL_TOKEN_RE = re.compile(r"\S*@\S+|\{[^}]*\}\s*@\s*\S+")
+# A marker printed on the baseline at the start of a line: "1 Momenta", "†Google", "* Equal".
+_LEADING_MARKER_RE = re.compile(r"^\s*(\d{1,2}|[*∗†‡§¶♠♣♥♦♢♡⋆★#]+)\s*(?=[A-Z\u00C0-\u024F(])")
+_MARKER_TOKEN_RE = re.compile(r"\d+|[a-z]|([^\s,;\d a-z])\1*")
+_MARKER_FIX = {"∗": "*", "⋆": "*", "⁎": "*", "✱": "*"}
+_SUPERSCRIPT_DIGITS = str.maketrans("¹²³⁴⁵⁶⁷⁸⁹⁰", "1234567890")
+
+
+def split_markers(text: str) -> list[str]:
+    """'1,2∗' -> ['1', '2', '*']; '††' stays one marker (LaTeX's fifth symbol)."""
+    text = text.translate(_SUPERSCRIPT_DIGITS)
+    out = []
+    for m in _MARKER_TOKEN_RE.finditer(text):
+        tok = m.group()
+        tok = "".join(_MARKER_FIX.get(c, c) for c in tok)
+        if tok.isdigit():
+            tok = str(int(tok))
+        out.append(tok)
+    return out
+
+
+@dataclass
+class Piece:
+    """A run of one line: plain text or a marker, with its horizontal extent."""
+
+    text: str
+    marker: bool
+    x0: float
+    x1: float
+    chars: list[tuple[str, float]] = field(default_factory=list)  # plain text: (char, x) pairs
+
+
+@dataclass
+class ZLine:
+    """One line of the author block or the footnotes, cut into pieces and classified."""
+
+    index: int
+    text: str
+    pieces: list[Piece]
+    bbox: tuple[float, float, float, float]
+    size: float
+    bold: bool
+    block: int
+    footnote: bool = False
+    kind: str = "other"  # names | aff | email | skip | marker | other
+
+    @property
+    def plain(self) -> str:
+        return re.sub(r"\s+", " ", "".join(p.text for p in self.pieces if not p.marker)).strip()
+
+    @property
+    def name_text(self) -> str:
+        """Text with markers as separators and wide gaps kept: what the names test reads."""
+        return "".join(", " if p.marker else p.text for p in self.pieces).strip(" ,")
+
+    @property
+    def starts_with_marker(self) -> bool:
+        return bool(self.pieces) and self.pieces[0].marker
+
+    @property
+    def markers(self) -> list[str]:
+        return [m for p in self.pieces if p.marker for m in split_markers(p.text)]
+
+    @property
+    def y(self) -> float:
+        return self.bbox[1]
+
+    @property
+    def cx(self) -> float:
+        return (self.bbox[0] + self.bbox[2]) / 2
+
+
+def _span_chars(span: Span) -> list[tuple[str, float]]:
+    """Characters of a span with an interpolated x position (spans keep only a bbox)."""
+    text = span.text
+    if not text:
+        return []
+    x0, x1 = span.bbox[0], span.bbox[2]
+    step = (x1 - x0) / max(1, len(text))
+    return [(c, x0 + step * (k + 0.5)) for k, c in enumerate(text)]
+
+
+def build_zline(front: FrontMatter, index: int, spans: list[Span], footnote: bool = False) -> ZLine:
+    """Cut one line into plain and marker pieces (consecutive superscripts form one marker)."""
+    line = front.lines[index]
+    pieces: list[Piece] = []
+    for span in spans:
+        is_marker = span.sup and bool(span.text.strip())
+        if not is_marker and pieces and pieces[-1].marker and not span.text.strip():
+            pieces[-1].text += span.text  # keep "* 1" together
+            continue
+        chars = [] if is_marker else _span_chars(span)
+        if pieces and pieces[-1].marker == is_marker:
+            p = pieces[-1]
+            p.text += span.text
+            p.x0, p.x1 = min(p.x0, span.bbox[0]), max(p.x1, span.bbox[2])
+            p.chars += chars
+        else:
+            pieces.append(Piece(span.text, is_marker, span.bbox[0], span.bbox[2], chars))
+    if not pieces:
+        pieces = [Piece(line.text, False, line.bbox[0], line.bbox[2],
+                        [(c, line.bbox[0]) for c in line.text])]
+    first = pieces[0]
+    m = _LEADING_MARKER_RE.match(first.text) if not first.marker else None
+    if m and not re.match(r"^\s*\d{1,2}\s*(?:st|nd|rd|th)\b", first.text):
+        cut = m.end()
+        mx = first.chars[cut - 1][1] if first.chars and cut <= len(first.chars) else first.x0
+        rest = Piece(first.text[cut:], False, mx, first.x1, first.chars[cut:])
+        pieces[0:1] = [Piece(m.group(1), True, first.x0, mx), rest]
+    return ZLine(index, line.text, pieces, line.bbox, line.size, line.bold, line.block, footnote)
+
+
+def build_zlines(front: FrontMatter, indices: list[int], footnote: bool = False) -> list[ZLine]:
+    by_line: dict[int, list[Span]] = {}
+    wanted = set(indices)
+    for span in front.spans:
+        if span.line in wanted:
+            by_line.setdefault(span.line, []).append(span)
+    return [build_zline(front, i, by_line.get(i, []), footnote) for i in indices]
+
+
+# --------------------------------------------------------------------------- names test
+
+_NAME_SEP_RE = re.compile(r"\s*(?:,|;|\band\b|&|\s{2,})\s*")
+_PARTICLES = frozenset("van von der den de la le du da di del della dos das do bin ibn al el y ten ter st mc".split())
+_SUFFIXES = frozenset("jr jr. sr sr. ii iii iv".split())
+_HONORIFIC_RE = re.compile(r",?\s*\(?(?:(?:senior|student|life)\s+)?(?:member|fellow),?\s+(?:ieee|acm)\)?", re.IGNORECASE)
+
+
+def name_word(word: str) -> bool:
+    """A word that can be part of a person's name as printed (Latin or CJK script)."""
+    w = word.strip(".,")
+    if not w:
+        return False
+    if w.lower() in _PARTICLES or w.lower() in _SUFFIXES:
+        return True
+    if re.fullmatch(r"[\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]{1,4}", w):
+        return True
+    if not w[0].isupper():
+        return False
+    return bool(re.fullmatch(r"[^\W\d_](?:[^\W\d_]|['’.\-])*", w))
+
+
+def name_part_ok(part: str) -> bool:
+    """Does one comma-separated part read as a single person's name?"""
+    words = part.split()
+    if not 1 <= len(words) <= 6 or re.search(r"\d|@|[()\[\]:/]", part):
+        return False
+    good = sum(name_word(w) for w in words)
+    lowered = [w for w in words if w[0].islower() and w.lower() not in _PARTICLES]
+    if len(words) == 1:
+        return good == 1 and len(words[0]) > 1
+    return good >= len(words) - 1 and len(lowered) <= 1 and not ORG_RE.search(part)
+
+
+def looks_like_names(text: str, resolver: Resolver | None = None) -> bool:
+    """True when most separated parts of ``text`` are person names (and not places)."""
+    text = _HONORIFIC_RE.sub("", text)
+    parts = [p for p in _NAME_SEP_RE.split(text.strip().strip(",")) if p and p.strip()]
+    if not parts:
+        return False
+    good = 0
+    multi = 0
+    for part in parts:
+        if not name_part_ok(part):
+            continue
+        if resolver is not None and _is_place(part, resolver):
+            continue
+        good += 1
+        multi += len(part.split()) > 1
+    return multi >= 1 and good >= max(1, round(0.7 * len(parts)))
+
+
+def _is_place(text: str, resolver: Resolver) -> bool:
+    """Is the whole text a place name ("Hong Kong", "New York")?"""
+    hits = resolver.find_countries(text)
+    covered = sum(e - s for _, s, e in hits)
+    letters = len(re.sub(r"[^\w]", "", text))
+    return letters > 0 and covered >= 0.8 * len(text.strip())
+
+
+def is_place_line(text: str, resolver: Resolver) -> bool:
+    """A line that only names places ("Beijing, China", "USA", "Kowloon, Hong Kong")."""
+    parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
+    if not parts:
+        return False
+    for p in parts:
+        p = re.sub(r"\b\d{3,6}(?:-\d{3,4})?\b", "", p).strip(" .")  # postal codes
+        if p and not _is_place(p, resolver) and not re.fullmatch(r"[A-Z]{2}", p):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def email_share(text: str) -> float:
+    """Share of the non-space characters of ``text`` that belong to email tokens."""
+    compact = text.replace(" ", "")
+    if "@" not in compact or not compact:
+        return 0.0
+    taken = sum(len(m.group().replace(" ", "")) for m in EMAIL_TOKEN_RE.finditer(text))
+    return taken / len(compact)
+
+
+def classify(zl: ZLine, resolver: Resolver, has_institution: bool | None = None) -> str:
+    """What a line is: names, aff, email, skip, marker, other (see the module docstring)."""
+    plain = zl.plain
+    if not plain:
+        return "marker"
+    if email_share(plain) > 0.5:
+        return "email"
+    if NOTE_RE.search(plain) or VENUE_RE.search(plain):
+        if zl.starts_with_marker and ORG_RE.search(plain) and not NOTE_RE.search(plain[:40]) \
+                and not VENUE_RE.search(plain):
+            return "aff"
+        return "skip"
+    if ORG_RE.search(plain):
+        return "aff"
+    names = looks_like_names(zl.name_text, resolver)
+    if zl.starts_with_marker and not names:
+        return "aff"
+    if names:
+        if has_institution is None:
+            res = resolver.resolve(plain)
+            has_institution = res.in_gazetteer
+        return "aff" if has_institution and len(plain.split()) <= 4 and "," not in plain else "names"
+    if resolver.find_countries(plain) or resolver.resolve(plain).in_gazetteer:
+        return "aff"
+    return "other"

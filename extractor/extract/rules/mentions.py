@@ -1,0 +1,79 @@
+"""Model mentions: taxonomy hits in the title, abstract and body, never the bibliography.
+
+The body is the document's full text with the parts that are not prose about models
+blanked out (same length, so offsets stay valid for evidence): the author block and
+page-1 footnotes (an affiliation such as "DeepSeek-AI" or "Mistral AI" is not a use of
+the model) and everything from the last "References" / "Bibliography" heading on
+(a cited title is not a use). Role stays null: the LLM backend classifies roles.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...schemas import Alignment, Document, Evidence, ModelMention, Where
+
+_REFS_RE = re.compile(r"\n\s*(?:\d+\.?\s*|[IVX]+\.?\s*)?(references|bibliography|literature cited)\s*\n", re.IGNORECASE)
+
+
+def body_text(document: Document) -> str:
+    """Full text without the author block, page-1 footnotes and the bibliography."""
+    text = document.full_text or ""
+    front = document.front
+    if front is not None and text.startswith(front.text[:200]):
+        chars = list(text)
+        skip = set(front.author_lines) | set(front.footnote_lines)
+        if front.venue_line is not None:
+            skip.add(front.venue_line)
+        for i in skip:
+            if 0 <= i < len(front.lines):
+                ln = front.lines[i]
+                for k in range(ln.start, min(ln.end, len(chars))):
+                    if chars[k] != "\n":
+                        chars[k] = " "
+        text = "".join(chars)
+    return strip_references(text)
+
+
+def strip_references(text: str) -> str:
+    """Text before the last bibliography heading (when it is past the first 30%)."""
+    last = None
+    for m in _REFS_RE.finditer(text):
+        last = m
+    return text[: last.start()] if last is not None and last.start() > len(text) * 0.3 else text
+
+
+def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
+    """One mention per family: where it is first named, how often the body names it."""
+    find = getattr(taxonomy, "find", None)
+    if find is None:
+        return []
+    front = document.front
+    zones: list[tuple[Where, str]] = []
+    if front is not None and front.title:
+        zones.append((Where.TITLE, front.title))
+    if front is not None and front.abstract:
+        zones.append((Where.ABSTRACT, front.abstract))
+    zones.append((Where.BODY, body_text(document)))
+    found: dict[str, ModelMention] = {}
+    for where, text in zones:
+        for hit in find(text):
+            m = found.get(hit.family)
+            if m is None:
+                found[hit.family] = ModelMention(
+                    name=hit.name,
+                    family=hit.family,
+                    developer=getattr(hit, "developer", None),
+                    developer_country=getattr(hit, "developer_country", None),
+                    where=where,
+                    count=1 if where == Where.BODY else 0,
+                    evidence=Evidence(source="full", start=hit.start, end=hit.end, alignment=Alignment.EXACT)
+                    if where == Where.BODY else None,
+                )
+            elif where == Where.BODY:
+                m.count += 1
+                if m.evidence is None:
+                    m.evidence = Evidence(source="full", start=hit.start, end=hit.end, alignment=Alignment.EXACT)
+    for m in found.values():
+        m.count = max(m.count, 1)
+    return sorted(found.values(), key=lambda m: (-m.count, m.family))

@@ -1,0 +1,135 @@
+"""Author names from name lines: split on separators and markers, keep markers and positions.
+
+A name line is read piece by piece. Commas, semicolons, "and", "&" and wide gaps end a
+name; a marker run (superscript ``1,2∗`` or a trailing plain ``2``) belongs to the name
+before it and also ends it, which is how "Jonathan Schwarz¹ Jelena Luketina²" (no
+commas) splits. Wide gaps (two or more spaces; layout inserts them for visual gaps) also
+end a grid *cell*: names in one cell share the affiliation lines printed under it, names
+in neighbouring cells do not. Honorifics ("Senior Member, IEEE") are dropped; particles
+(van der, de la) and romanised CJK names (YI WU, Zhi-Hua Zhou) are kept as printed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lines import _HONORIFIC_RE, ZLine, name_part_ok, split_markers
+
+_SEP_RE = re.compile(r"\s*(?:,|;|\band\b|&)\s*|\s{2,}")
+_TRAILING_MARK_RE = re.compile(r"(?<=[^\W\d_])\s?((?:\d{1,2}|[*∗†‡§¶♠♣♥♦♢♡⋆★#]+)(?:\s?[,∗*†‡§¶]\s?(?:\d{1,2}|[*∗†‡§¶]+))*)$")
+_PREFIX_RE = re.compile(r"^(?:dr|prof|professor|mr|ms|mrs)\.?\s+", re.IGNORECASE)
+
+
+@dataclass
+class NameSlot:
+    """One author as found in the author block."""
+
+    name: str
+    markers: list[str]
+    line: int
+    x0: float
+    x1: float
+    y: float
+    cell: int = -1
+    email: str | None = None
+    units: list[int] = field(default_factory=list)
+    order: int = 0
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+@dataclass
+class Cell:
+    """Names printed together (one grid cell, or a whole author line in list layouts)."""
+
+    id: int
+    slots: list[NameSlot]
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    lines: list[int]
+    wide: bool = False  # cut from its neighbours by a wide gap (grid layout)
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+def clean_name(text: str) -> tuple[str, list[str]]:
+    """A name as printed, without honorifics or trailing plain markers; those markers."""
+    text = _HONORIFIC_RE.sub("", text)
+    text = _PREFIX_RE.sub("", text.strip())
+    markers: list[str] = []
+    m = _TRAILING_MARK_RE.search(text)
+    if m:
+        markers = split_markers(m.group(1))
+        text = text[: m.start()]
+    text = re.sub(r"\s+", " ", text).strip(" ,;*∗†‡§¶")
+    return text, markers
+
+
+def parse_name_line(zl: ZLine) -> list[list[NameSlot]]:
+    """Names of one line grouped into cells (cut at wide gaps)."""
+    cells: list[list[NameSlot]] = [[]]
+    buf: list[tuple[str, float]] = []
+    last: NameSlot | None = None
+
+    def flush() -> None:
+        nonlocal buf, last
+        text = "".join(c for c, _ in buf)
+        xs = [x for c, x in buf if not c.isspace()]
+        buf = []
+        name, trailing = clean_name(text)
+        if not name or not xs:
+            return
+        if not name_part_ok(name):
+            last = None
+            return
+        last = NameSlot(name, trailing, zl.index, min(xs) - 2, max(xs) + 2, zl.y)
+        cells[-1].append(last)
+
+    for piece in zl.pieces:
+        if piece.marker:
+            flush()
+            target = last if last is not None else (cells[-1][-1] if cells[-1] else None)
+            if target is not None:
+                target.markers.extend(split_markers(piece.text))
+                target.x1 = max(target.x1, piece.x1)
+            last = None
+            continue
+        text = "".join(c for c, _ in piece.chars) if piece.chars else piece.text
+        chars = piece.chars or [(c, piece.x0) for c in piece.text]
+        pos = 0
+        for m in _SEP_RE.finditer(text):
+            buf.extend(chars[pos : m.start()])
+            flush()
+            if not m.group().strip() and len(m.group()) >= 2:
+                if cells[-1]:
+                    cells.append([])  # a wide gap: next cell
+            pos = m.end()
+        buf.extend(chars[pos:])
+    flush()
+    return [c for c in cells if c]
+
+
+def name_cells(zlines: list[ZLine]) -> tuple[list[NameSlot], list[Cell]]:
+    """All names of the author block, in print order, and the cells they sit in."""
+    slots: list[NameSlot] = []
+    cells: list[Cell] = []
+    for zl in zlines:
+        if zl.kind != "names":
+            continue
+        groups = parse_name_line(zl)
+        for group in groups:
+            cell = Cell(len(cells), group, min(s.x0 for s in group), max(s.x1 for s in group),
+                        zl.bbox[1], zl.bbox[3], [zl.index], wide=len(groups) > 1)
+            for s in group:
+                s.cell = cell.id
+                s.order = len(slots)
+                slots.append(s)
+            cells.append(cell)
+    return slots, cells

@@ -1,0 +1,228 @@
+"""Affiliation units: the printed affiliation strings, cut apart and keyed by their markers.
+
+Three sources, in order of trust:
+
+* **Marked units in the author block**: a marker (``¹``, ``†``, or a baseline label such as
+  ``1 Momenta``, also mid-line in "1 Georgia Tech, USA  2 Google Brain, USA") starts a
+  unit; the following unmarked text and wrapped lines continue it. A line holding only a
+  marker starts a unit whose text comes on the next line.
+* **Unmarked lines** (grids, one shared affiliation under a row of names) are handed to
+  the grid step, which gives them to the names above; :func:`sequence_units` cuts one
+  cell's lines into units (a new institution starts a unit; a country or city on its own
+  line, a lower-case start or a dangling "of"/"and"/"," continue one).
+* **Page-1 footnotes** (ICML style): marked units there count only for markers the names
+  use and the author block does not define; "Equal contribution", "Correspondence to" and
+  other notes are cut off, and "The authors are with X" gives X to every author.
+
+Finally a unit naming two institutions ("UIUC & Uchicago", "Zhejiang Lab/Zhejiang
+University") is split in two (:func:`split_institutions`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...resolve import Resolver
+from .lines import NOTE_RE, ORG_RE, VENUE_RE, EMAIL_TOKEN_RE, Piece, ZLine, is_place_line, split_markers
+
+_CONNECTOR_END_RE = re.compile(r"(?:[,\-–&/(]|\b(?:of|and|for|the|at|in|de|du|des|di|del|della|für|fur|und|et|y|on))\s*$", re.IGNORECASE)
+_ALL_AUTHORS_RE = re.compile(r"\b(?:the|all)\s+authors\s+(?:are|were)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?(.+?)(?:\.(?:\s|$)|$)", re.IGNORECASE)
+_DEPT_START_RE = re.compile(r"^(?:the\s+)?(?:department|dept\.?|school|faculty|division|college of|graduate school|key lab)", re.IGNORECASE)
+_INLINE_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;]\s))(\d{1,2})\s?(?=[A-Z\u00C0-\u024F])")
+_SPLIT_SEP_RE = re.compile(r"\s+&\s+|\s*/\s*|\s+and\s+|\s*;\s*|,\s+")
+
+
+@dataclass
+class Unit:
+    """One printed affiliation and the markers that point at it."""
+
+    text: str
+    markers: list[str] = field(default_factory=list)
+    lines: list[ZLine] = field(default_factory=list)
+    source: str = "zone"  # zone | cell | footnote
+    all_authors: bool = False
+    cell: int | None = None
+
+    def add(self, text: str, line: ZLine | None) -> None:
+        text = text.strip()
+        if not text:
+            return
+        if self.text.endswith("-") and text[:1].islower():
+            self.text = self.text[:-1] + text  # "United King-" + "dom"
+        elif self.text.endswith(("-", "/")):
+            self.text += text
+        else:
+            self.text = f"{self.text} {text}" if self.text else text
+        if line is not None and line not in self.lines:
+            self.lines.append(line)
+
+    @property
+    def bottom(self) -> float:
+        return max(z.bbox[3] for z in self.lines) if self.lines else 0.0
+
+
+def clean_unit(text: str) -> str:
+    """Tidy a unit: no emails, URLs, stray markers, or trailing punctuation."""
+    text = EMAIL_TOKEN_RE.sub(" ", text)
+    text = re.sub(r"https?://\S+|www\.\S+", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;:.*∗†‡§¶")
+    return text
+
+
+def cut_note(text: str) -> str:
+    """The part of a footnote unit before a note ("... Denmark. Correspondence to: ...")."""
+    m = NOTE_RE.search(text)
+    if m is None:
+        v = VENUE_RE.search(text)
+        return text[: v.start()] if v else text
+    return text[: m.start()]
+
+
+def expand_inline_labels(pieces: list[Piece], expected: set[str]) -> list[Piece]:
+    """Turn baseline labels in running text ("1 Georgia Tech  2 Google") into marker pieces.
+
+    Only numbers the names use count, and only at the start of a line, after a wide gap
+    or after a full stop, so "Beijing 100084" or "Room 2" never become markers.
+    """
+    if not expected:
+        return pieces
+    out: list[Piece] = []
+    for p in pieces:
+        if p.marker:
+            out.append(p)
+            continue
+        pos = 0
+        for m in _INLINE_LABEL_RE.finditer(p.text):
+            if str(int(m.group(1))) not in expected:
+                continue
+            if m.start() > pos:
+                out.append(Piece(p.text[pos : m.start()], False, p.x0, p.x1, p.chars[pos : m.start()]))
+            out.append(Piece(m.group(1), True, p.x0, p.x1))
+            pos = m.end()
+        if pos == 0:
+            out.append(p)
+        elif pos < len(p.text):
+            out.append(Piece(p.text[pos:], False, p.x0, p.x1, p.chars[pos:]))
+    return out
+
+
+def _adjacent(prev: ZLine, line: ZLine) -> bool:
+    gap = line.bbox[1] - prev.bbox[3]
+    overlap = min(prev.bbox[2], line.bbox[2]) - max(prev.bbox[0], line.bbox[0])
+    return gap < 0.9 * max(line.size, 6.0) and overlap > -2 and line.bbox[1] >= prev.bbox[1] - 1
+
+
+def marked_units(lines: list[ZLine], expected: set[str], *, source: str = "zone") -> tuple[list[Unit], list[ZLine]]:
+    """Units started by markers; returns them and the lines that carry no marked unit."""
+    units: list[Unit] = []
+    loose: list[ZLine] = []
+    current: Unit | None = None
+    pending: Unit | None = None
+    for zl in lines:
+        if zl.kind in ("names", "email", "skip") and not (source == "footnote" and zl.kind == "skip"):
+            current = None if zl.kind != "email" else current
+            continue
+        pieces = expand_inline_labels(zl.pieces, expected)
+        if all(p.marker or not p.text.strip() for p in pieces):
+            pending = Unit("", split_markers("".join(p.text for p in pieces if p.marker)), [zl], source)
+            units.append(pending)
+            current = pending
+            continue
+        starts_marked = pieces[0].marker
+        continues = current is not None and current.lines and _adjacent(current.lines[-1], zl)
+        if not starts_marked and not continues and pending is None:
+            loose.append(zl)
+            current = None
+            continue
+        for p in pieces:
+            if p.marker:
+                current = Unit("", split_markers(p.text), [zl], source)
+                units.append(current)
+            elif current is not None:
+                current.add(p.text, zl)
+        pending = None
+    return [u for u in units if u.markers], loose
+
+
+def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) -> list[Unit]:
+    """Affiliations in page-1 footnotes, for markers the names use that the block lacks."""
+    units, _ = marked_units(lines, expected, source="footnote")
+    out = []
+    for u in units:
+        text = clean_unit(cut_note(u.text))
+        if not text or not (set(u.markers) & expected) or set(u.markers) <= defined:
+            continue
+        if len(text) > 250 or not (ORG_RE.search(text) or re.search(r"[A-Z]{2,}", text)):
+            continue
+        u.text = text
+        out.append(u)
+    joined = " ".join(z.plain for z in lines)
+    for m in _ALL_AUTHORS_RE.finditer(joined):
+        text = clean_unit(m.group(1))
+        if text:
+            out.append(Unit(text, [], [], "footnote", all_authors=True))
+    return out
+
+
+def sequence_units(lines: list[ZLine], resolver: Resolver, cell: int | None = None) -> list[Unit]:
+    """Cut the unmarked lines of one cell into units (see the module docstring)."""
+    units: list[Unit] = []
+    for zl in lines:
+        text = zl.plain
+        if not text:
+            continue
+        if units and _continues(units[-1], text, zl, resolver):
+            units[-1].add(text, zl)
+        else:
+            units.append(Unit(text, [], [zl], "cell", cell=cell))
+    return units
+
+
+def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
+    prev = unit.lines[-1]
+    if line.bbox[1] - prev.bbox[3] > 1.2 * max(line.size, 6.0):
+        return False
+    if _CONNECTOR_END_RE.search(unit.text) or text[:1].islower() or text[:1] in ",(&":
+        return True
+    if is_place_line(text, resolver):
+        return True
+    cur = resolver.resolve(unit.text)
+    has_inst = cur.in_gazetteer or (cur.institution is not None and ORG_RE.search(unit.text) is not None
+                                    and not _DEPT_START_RE.match(unit.text))
+    if not has_inst:
+        return True
+    if _DEPT_START_RE.match(text):
+        return False
+    head = resolver.resolve(text)
+    if head.in_gazetteer:
+        return head.institution == cur.institution
+    return not ORG_RE.search(text)
+
+
+def split_institutions(text: str, resolver: Resolver) -> list[str]:
+    """'UIUC & Uchicago' -> ['UIUC', 'Uchicago']; one institution stays one unit.
+
+    A cut is made at '&', '/', 'and', ';' or ',' only when the part after it starts with a
+    known institution that the part before it does not name, and the part before it names
+    one too (so "Paul G. Allen School of CS & Engineering, University of Washington" and
+    "MIT, Cambridge, MA" stay whole).
+    """
+    res = resolver.resolve(text)
+    if not res.in_gazetteer or not any("several organisations" in n for n in res.notes):
+        return [text]
+    for m in _SPLIT_SEP_RE.finditer(text):
+        left, right = text[: m.start()].strip(), text[m.end():].strip()
+        if not left or not right or right[:1].islower():
+            continue
+        r_res = resolver.resolve(right)
+        if not r_res.in_gazetteer or is_place_line(right, resolver):
+            continue
+        l_res = resolver.resolve(left)
+        if not l_res.in_gazetteer or l_res.institution == r_res.institution:
+            continue
+        first = right.split(",")[0]
+        if not resolver.resolve(first).in_gazetteer:
+            continue  # the right part starts with a department, not an institution
+        return split_institutions(left, resolver) + split_institutions(right, resolver)
+    return [text]
