@@ -1,19 +1,28 @@
-"""Export: records -> the public JSONL contract (one JSON object per paper).
+"""Export: records -> the public JSONL contract, and CSV / Parquet tables of the same data.
 
-The shape is :class:`~extractor.schemas.ExportRecord` and is documented in the README;
-other tools depend on it, so fields are only ever added. Queued and in-review records
-export as status ``machine`` (they are still the machine's answer); with ``--all``,
-documents that failed ingest or extraction are exported with status ``failed`` and an
-``error`` field, so a dataset always accounts for every file it was given.
+JSONL is :class:`~extractor.schemas.ExportRecord`, one object per paper, documented in the
+README; other tools depend on it, so fields are only ever added. Queued and in-review
+records export as status ``machine`` (they are still the machine's answer); with
+``--all``, documents that failed ingest or extraction are exported with status ``failed``
+and an ``error`` field, so a dataset always accounts for every file it was given.
+
+CSV and Parquet are built from those same contract lines (so the formats never disagree)
+as two tables: papers, and author-affiliation pairs (``papers.csv`` + ``papers.authors.csv``).
+CSV cells that a spreadsheet would run as a formula are escaped. Every file is written
+through a temporary file and renamed, so a crash never leaves a half-written export under
+the real name. :mod:`extractor.datacard` writes the DATACARD.md that goes beside them.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import CollabscopeError
 from .schemas import EXPORT_STATUS, ExportRecord, PaperRecord, RecordStatus, paper_id_for
 from .store import Store
 
@@ -126,3 +135,156 @@ def export_jsonl(store: Store, out_path: Path | None, out_stream: IO[str] | None
         n = write_jsonl(iter_export(store, **kwargs), fh)
     tmp.replace(out_path)  # a crash never leaves a half-written export under the real name
     return n
+
+
+# --------------------------------------------------------------------------- tables (CSV, Parquet)
+#
+# Two tables for spreadsheets and dataframes, built from the same contract dicts as JSONL
+# so the three formats never disagree: one row per paper, and one row per
+# (author, affiliation) pair (an author without affiliation gets one row with empty
+# affiliation columns; an affiliation no author points at gets one with no author).
+
+PAPER_COLUMNS = [
+    "paper_id", "sha256", "source_file", "title", "venue", "year", "status", "confidence", "countries",
+    "n_countries", "n_authors", "n_affiliations", "model_families", "model_roles", "review_reasons", "error",
+    "backend", "prompt_version", "model", "reviewer", "reviewed_at", "extracted_at", "reconciled_at", "schema_version",
+]
+AUTHOR_COLUMNS = [
+    "paper_id", "sha256", "status", "author_index", "author", "email", "affiliation_id", "affiliation_raw",
+    "institution", "department", "city", "country", "sector",
+]
+#: Paper columns that are lists: joined with "; " in CSV, list<string> in Parquet.
+LIST_COLUMNS = ("countries", "model_families", "model_roles", "review_reasons")
+#: Characters that make a spreadsheet read a cell as a formula (or hide a leading one).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_PROVENANCE = ("backend", "prompt_version", "model", "reviewer", "reviewed_at", "extracted_at", "reconciled_at",
+               "schema_version")
+
+
+def companion_path(out: Path, table: str = "authors") -> Path:
+    """``papers.csv`` -> ``papers.authors.csv`` (the second table sits beside the first)."""
+    return out.with_name(f"{out.stem}.{table}{out.suffix}")
+
+
+def _roles(mentions: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, str] = {}
+    for m in mentions:
+        seen.setdefault(m["family"], m["role"] or "unknown")
+    return [f"{fam}:{role}" for fam, role in sorted(seen.items())]
+
+
+def paper_row(line: dict[str, Any]) -> dict[str, Any]:
+    """One contract line -> one paper-table row (lists kept as lists)."""
+    prov = line.get("provenance") or {}
+    return {
+        "paper_id": line["paper_id"], "sha256": line["sha256"], "source_file": line["source_file"],
+        "title": line.get("title"), "venue": line.get("venue"), "year": line.get("year"),
+        "status": line["status"], "confidence": line.get("confidence"),
+        "countries": list(line["countries"]), "n_countries": len(line["countries"]),
+        "n_authors": len(line["authors"]), "n_affiliations": len(line["affiliations"]),
+        "model_families": sorted({m["family"] for m in line["model_mentions"]}),
+        "model_roles": _roles(line["model_mentions"]),
+        "review_reasons": list(line.get("review_reasons") or []),
+        "error": line.get("error"),
+        **{k: prov.get(k) for k in _PROVENANCE},
+    }
+
+
+def author_rows(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One contract line -> its author-affiliation rows."""
+    affs = {a["id"]: a for a in line["affiliations"]}
+    used: set[int] = set()
+    base = {"paper_id": line["paper_id"], "sha256": line["sha256"], "status": line["status"]}
+    empty = dict.fromkeys(("affiliation_id", "affiliation_raw", "institution", "department", "city", "country", "sector"))
+
+    def aff_cols(a: dict[str, Any]) -> dict[str, Any]:
+        return {"affiliation_id": a["id"], "affiliation_raw": a["raw"], "institution": a["institution"],
+                "department": a["department"], "city": a["city"], "country": a["country"], "sector": a["sector"]}
+
+    for i, author in enumerate(line["authors"], start=1):
+        who = {"author_index": i, "author": author["name"], "email": author["email"]}
+        ids = [j for j in author["affiliation_ids"] if j in affs]
+        for j in ids:
+            used.add(j)
+            yield {**base, **who, **aff_cols(affs[j])}
+        if not ids:
+            yield {**base, **who, **empty}
+    for j, a in affs.items():
+        if j not in used:
+            yield {**base, "author_index": None, "author": None, "email": None, **aff_cols(a)}
+
+
+def escape_formula(value: Any) -> Any:
+    """Neutralise spreadsheet formulas: a text cell starting with = + - @ TAB CR gets a leading '.
+
+    Only text is touched (numbers stay numbers); JSONL and Parquet keep the raw value.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        value = "; ".join(value)
+    return "" if value is None else escape_formula(value)
+
+
+def _atomic(out: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename over ``out``."""
+    if not out.parent.is_dir():
+        raise CollabscopeError(f"cannot write {out}: folder {out.parent} does not exist; create it or choose another --out")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        write(tmp)
+        tmp.replace(out)
+    except OSError as exc:
+        raise CollabscopeError(f"cannot write {out}: {exc.strerror or exc}; nothing was replaced") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _tables(store: Store, **kwargs: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    papers: list[dict[str, Any]] = []
+    authors: list[dict[str, Any]] = []
+    for line in iter_export(store, **kwargs):
+        papers.append(paper_row(line))
+        authors.extend(author_rows(line))
+    return papers, authors
+
+
+def export_csv(store: Store, out: Path, **kwargs: Any) -> int:
+    """Write ``out`` (papers) and ``<stem>.authors.csv``; UTF-8, formula-escaped. Returns papers."""
+    papers, authors = _tables(store, **kwargs)
+    for path, columns, rows in ((companion_path(Path(out)), AUTHOR_COLUMNS, authors), (Path(out), PAPER_COLUMNS, papers)):
+        def write(tmp: Path, columns: list[str] = columns, rows: list[dict[str, Any]] = rows) -> None:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(columns)
+                for row in rows:
+                    w.writerow([_csv_cell(row[c]) for c in columns])
+
+        _atomic(path, write)
+    return len(papers)
+
+
+def _arrow_tables(papers: list[dict[str, Any]], authors: list[dict[str, Any]]) -> tuple[Any, Any]:
+    import pyarrow as pa  # local: only Parquet export needs it
+
+    s, i, f, ls = pa.string(), pa.int64(), pa.float64(), pa.list_(pa.string())
+    types = {"year": i, "confidence": f, "n_countries": i, "n_authors": i, "n_affiliations": i,
+             **dict.fromkeys(LIST_COLUMNS, ls)}
+    paper_schema = pa.schema([(c, types.get(c, s)) for c in PAPER_COLUMNS])
+    author_schema = pa.schema([(c, i if c in ("author_index", "affiliation_id") else s) for c in AUTHOR_COLUMNS])
+    return (pa.Table.from_pylist(papers, schema=paper_schema), pa.Table.from_pylist(authors, schema=author_schema))
+
+
+def export_parquet(store: Store, out: Path, **kwargs: Any) -> int:
+    """Write ``out`` (papers) and ``<stem>.authors.parquet``, raw values and list columns."""
+    import pyarrow.parquet as pq
+
+    papers, authors = _tables(store, **kwargs)
+    paper_table, author_table = _arrow_tables(papers, authors)
+    _atomic(companion_path(Path(out)), lambda tmp: pq.write_table(author_table, tmp))
+    _atomic(Path(out), lambda tmp: pq.write_table(paper_table, tmp))
+    return len(papers)

@@ -6,7 +6,17 @@ import math
 
 import pytest
 
-from extractor.intervals import AuditCounts, betainc, clopper_pearson, ppi_total, rectifier_interval_terms, wilson, z_value
+from extractor.intervals import (
+    AuditCounts,
+    betainc,
+    clopper_pearson,
+    ppi_total,
+    rectifier_interval,
+    rectifier_interval_terms,
+    tango_score,
+    wilson,
+    z_value,
+)
 
 
 def test_z_value() -> None:
@@ -67,13 +77,52 @@ def test_wald_variance_is_the_sample_variance() -> None:
 
 
 def test_ppi_total_by_hand() -> None:
-    est = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0))
+    # Adjusted-Wald variant, so the whole interval can be written out by hand.
+    est = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0), adjust="agresti-min")
     assert est.total == pytest.approx(10 + 40 + 100 * 0.1)
     pb, pc = 2.5 / 22, 0.5 / 22
-    se = math.sqrt((100**2 / 22 + 100) * (pb + pc - (pb - pc) ** 2))
-    assert est.se == pytest.approx(se)
+    half = 1.959964 * 100 * math.sqrt((pb + pc - (pb - pc) ** 2) * (1 / 22 + 1 / 100))
     centre = 50 + 100 * (pb - pc)
-    assert (est.lo, est.hi) == pytest.approx((centre - 1.959964 * se, centre + 1.959964 * se), abs=1e-4)
+    assert (est.lo, est.hi) == pytest.approx((centre - half, centre + half), abs=1e-3)
+    # The reported standard error is the plain PPI one: m * sqrt(s^2 (1/n + 1/m)).
+    assert est.se == pytest.approx(100 * math.sqrt(1.8 / 19 * (1 / 20 + 1 / 100)))
+
+
+def test_tango_score_is_mcnemar_at_zero() -> None:
+    assert tango_score(7, 2, 60, 0.0) == pytest.approx((7 - 2) / math.sqrt(7 + 2))
+    assert tango_score(2, 7, 60, 0.1) == pytest.approx(-tango_score(7, 2, 60, -0.1))
+
+
+def test_tango_uses_the_restricted_mle() -> None:
+    # Maximise the trinomial likelihood under p(missed) - p(added) = delta by brute force.
+    n, b, c, delta = 50, 4, 1, 0.02
+    def loglik(q: float) -> float:
+        return b * math.log(q + delta) + c * math.log(q) + (n - b - c) * math.log(1 - 2 * q - delta)
+    q_best = max((i / 200000 for i in range(1, 98000)), key=loglik)
+    expected = (b - c - n * delta) / math.sqrt(n * (2 * q_best + delta * (1 - delta)))
+    assert tango_score(b, c, n, delta) == pytest.approx(expected, rel=1e-4)
+
+
+def test_tango_interval_closed_form_with_no_disagreement() -> None:
+    # b = c = 0: the upper bound solves n*d / (1 - d) = z^2, i.e. d = z^2 / (n + z^2).
+    z2 = z_value() ** 2
+    lo, hi = rectifier_interval(AuditCounts(50), unreviewed=10**12)
+    assert hi == pytest.approx(z2 / (50 + z2), rel=1e-9) and lo == pytest.approx(-hi, rel=1e-9)
+
+
+def test_tango_interval_is_asymmetric_and_inflated_for_unseen_records() -> None:
+    lo, hi = rectifier_interval(AuditCounts(200, 3, 0), unreviewed=10**12)
+    est = 3 / 200
+    assert hi - est > est - lo > 0  # skewed away from zero
+    lo2, hi2 = rectifier_interval(AuditCounts(200, 3, 0), unreviewed=200)  # as many unseen as audited
+    assert lo2 < lo and hi2 > hi
+
+
+def test_ppi_total_uses_the_score_interval() -> None:
+    est = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0))
+    r_lo, r_hi = rectifier_interval(AuditCounts(20, 2, 0), 100)
+    assert est.total == pytest.approx(60)
+    assert (est.lo, est.hi) == pytest.approx((50 + 100 * r_lo, 50 + 100 * r_hi))
 
 
 def test_full_audit_is_exact() -> None:
@@ -83,7 +132,8 @@ def test_full_audit_is_exact() -> None:
 
 def test_pending_records_widen_to_the_worst_case() -> None:
     base = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0))
-    wide = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0), pending_predicted=3, pending=5)
+    wide = ppi_total(known=10, predicted=40, unreviewed=100, audit=AuditCounts(20, 2, 0),
+                     pending_predicted=3, pending=5)
     assert wide.total == pytest.approx(base.total + 3)
     assert wide.lo == pytest.approx(base.lo) and wide.hi == pytest.approx(base.hi + 5)
 

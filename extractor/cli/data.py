@@ -62,19 +62,25 @@ class ExportFormat(StrEnum):
 @command("export")
 def export_cmd(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl (the documented contract), csv or parquet.")] = ExportFormat.jsonl,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (jsonl: default stdout).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (jsonl: default stdout; csv/parquet also write <stem>.authors.<ext>).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every record, plus failed documents (status failed, with error).")] = False,
-    verified: Annotated[bool, typer.Option("--verified", help="Only human-verified records.")] = False,
+    verified: Annotated[bool, typer.Option("--verified", help="Only human-verified records (the default for csv and parquet).")] = False,
     group_hk_mo: Annotated[bool | None, typer.Option("--group-hk-mo/--no-group-hk-mo", help="Count HK and MO as CN in `countries`.")] = None,
+    datacard: Annotated[bool, typer.Option("--datacard/--no-datacard", help="Write DATACARD.md beside the export file.")] = True,
     db: DbOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Export records. JSONL writes one contract object per paper (see README).
 
-    Without --all or --verified, JSONL exports every record except rejected ones.
+    Without --all or --verified, JSONL exports every record except rejected ones, and CSV /
+    Parquet export human-verified records only. CSV and Parquet write two tables: papers
+    (--out) and author-affiliation pairs (<stem>.authors.csv / .parquet). CSV text cells
+    starting with = + - @ are prefixed with ' against formula injection. A DATACARD.md
+    (provenance, counts, audit error rate, counting policy, limits) is written beside any
+    --out file.
 
-    Example: collabscope export --format jsonl --all --out papers.jsonl
+    Example: collabscope export --format csv --out papers.csv
     """
     if all_ and verified:
         raise typer.BadParameter("choose --all or --verified, not both")
@@ -85,12 +91,24 @@ def export_cmd(
         writer = getattr(export_mod, f"export_{fmt.value}", None)
         if writer is None:
             raise ConfigError(f"--format {fmt.value} is not available in this version; use jsonl")
+        if out is None:
+            raise ConfigError(f"--format {fmt.value} needs --out FILE")
+        verified = verified or not all_  # tables for spreadsheets default to the verified dataset
     with open_store(settings, create=False) as store:
         kwargs = {"verified_only": verified, "include_failed": all_, "group_hk_mo_with_cn": settings.group_hk_mo_with_cn}
         if fmt == ExportFormat.jsonl:
             n = export_jsonl(store, out, None if out else sys.stdout, **kwargs)
         else:
-            if out is None:
-                raise ConfigError(f"--format {fmt.value} needs --out FILE")
             n = writer(store, out, **kwargs)
-    summary(f"exported {n} papers" + (f" to {out}" if out else ""), quiet)
+        card = None
+        if datacard and out is not None:
+            from ..aggregate import CountingPolicy
+            from ..datacard import write_datacard
+            from ..export import companion_path
+
+            files = [out] + ([companion_path(out)] if fmt != ExportFormat.jsonl else [])
+            selection = "all records and failed documents" if all_ else (
+                "human-verified records" if verified else "all records except rejected")
+            card = write_datacard(store, out.resolve().parent, files=files, fmt=fmt.value, selection=selection,
+                                  exported=n, policy=CountingPolicy(group_hk_mo_with_cn=settings.group_hk_mo_with_cn))
+    summary(f"exported {n} papers" + (f" to {out}" if out else "") + (f" (+ {card.name})" if card else ""), quiet)
