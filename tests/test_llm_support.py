@@ -18,9 +18,15 @@ from typing import Any
 import pytest
 
 from extractor.config import Settings
+from extractor.extract.llm import LLMBackend
+from extractor.resolve import get_resolver, get_taxonomy
 from extractor.devtools.fake_openai import FakeOpenAI, answer, request_text
 from extractor.schemas import Document, FrontMatter, Line, Span
 from extractor.store import Store
+
+# Load the gazetteers and taxonomy once at collection, so no single test pays for it.
+get_resolver()
+get_taxonomy()
 
 #: The key every test uses; it must never reach the database, a log or an error message.
 PLANTED_KEY = "sk-test-PLANTED-4f9c2e7a1b8d-do-not-leak"
@@ -126,9 +132,7 @@ def settings_for(srv: FakeOpenAI, db: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def backend_for(settings: Settings, **kwargs: Any):
-    from extractor.extract.llm import LLMBackend
-
+def backend_for(settings: Settings, **kwargs: Any) -> LLMBackend:
     kwargs.setdefault("backoff_base", 0.005)
     kwargs.setdefault("batch_poll_interval", 0.01)
     return LLMBackend(settings, **kwargs)

@@ -1,0 +1,77 @@
+"""The CLI side of the llm backend: flags, --dry-run (zero requests), costs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from extractor.cli import app
+from extractor.devtools.fake_openai import FakeOpenAI
+from extractor.store import Store
+
+from tests.test_llm_support import CHAT, PLANTED_KEY, assert_no_key_anywhere, oracle, seed
+
+runner = CliRunner()
+
+
+def invoke(args: list[str], srv: FakeOpenAI):
+    env = {"OPENAI_API_KEY": PLANTED_KEY, "OPENAI_BASE_URL": srv.base_url}
+    return runner.invoke(app, args, env=env, catch_exceptions=False)
+
+
+def test_extract_llm_then_costs(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        seed(store, 2)
+    with FakeOpenAI(responder=oracle) as srv:
+        dry = invoke(["extract", "--backend", "llm", "--db", str(db_path), "--dry-run"], srv)
+        assert dry.exit_code == 0, dry.output
+        assert "dry run: 2 documents -> 4 requests" in dry.output and "estimated cost $" in dry.output
+        assert srv.count() == 0  # a dry run sends nothing
+        result = invoke(["extract", "--backend", "llm", "--db", str(db_path), "--concurrency", "2",
+                         "--model", "gpt-4.1-mini", "-q"], srv)
+        assert result.exit_code == 0, result.output
+        assert srv.count(path=CHAT) == 4 and srv.requests[0].body["model"] == "gpt-4.1-mini"
+        again = invoke(["extract", "--backend", "llm", "--db", str(db_path), "--model", "gpt-4.1-mini",
+                        "--dry-run"], srv)
+        assert "dry run: 0 documents -> 0 requests" in again.output
+        with Store.open(db_path) as store, store.write():
+            store.db.execute("DELETE FROM extractions")  # answers stay logged: a dry run sees them cached
+        again = invoke(["extract", "--backend", "llm", "--db", str(db_path), "--model", "gpt-4.1-mini",
+                        "--dry-run"], srv)
+        assert "2 documents -> 0 requests (4 answered from cache)" in again.output and "$0.0000" in again.output
+        assert srv.count(path=CHAT) == 4
+    out = runner.invoke(app, ["costs", "--db", str(db_path), "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert report["total"]["requests"] == 4 and report["total"]["papers"] == 2 and report["total"]["cost_usd"] > 0
+    assert [m["model"] for m in report["models"]] == ["gpt-4.1-mini"]
+    assert report["runs"][0]["command"] == "extract"
+    table = runner.invoke(app, ["costs", "--db", str(db_path), "--run", str(report["runs"][0]["run_id"])])
+    assert table.exit_code == 0 and "by paper" in table.output and "total: 4 requests" in table.output
+    assert_no_key_anywhere(db_path, dry.output, result.output, out.output)
+
+
+def test_costs_reprices_with_another_table(db_path: Path, tmp_path: Path) -> None:
+    with Store.open(db_path) as store:
+        seed(store, 1)
+    with FakeOpenAI(responder=oracle) as srv:
+        assert invoke(["extract", "--backend", "llm", "--db", str(db_path), "-q"], srv).exit_code == 0
+    prices = tmp_path / "p.toml"
+    prices.write_text('[meta]\nbatch_discount = 0.5\n[models."gpt-4o-mini"]\ninput = 1000.0\noutput = 0.0\n')
+    out = json.loads(runner.invoke(app, ["costs", "--db", str(db_path), "--json", "--prices", str(prices)]).output)
+    assert out["total"]["repriced_usd"] == round(out["total"]["prompt_tokens"] * 1000.0 / 1e6, 6)
+
+
+def test_bad_key_exits_with_a_clear_message(db_path: Path) -> None:
+    from extractor.devtools.fake_openai import status
+
+    with Store.open(db_path) as store:
+        seed(store, 3)
+    with FakeOpenAI() as srv:
+        srv.script(status(401), match="<<<PAPER", always=True)
+        result = invoke(["extract", "--backend", "llm", "--db", str(db_path), "-q"], srv)
+        assert srv.count(path=CHAT) == 1
+    assert result.exit_code == 1
+    assert "refused the API key" in result.output and PLANTED_KEY not in result.output
