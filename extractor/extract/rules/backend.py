@@ -14,13 +14,13 @@ import re
 from collections import Counter
 
 from ...config import Settings
-from ...grounding import locate
 from ...resolve import Resolution, get_resolver, get_taxonomy
 from ...schemas import Affiliation, Author, Document, ExtractionMeta, FrontMatter, PaperExtraction
 from ..base import default_cache_key
+from .cache import CachedResolver, evidence_in_lines
 from .emails import assign_emails
 from .grid import assign_lines, merge_stacked, shared_rows
-from .lines import NOTE_RE, ORG_RE, ZLine, build_zlines, classify
+from .lines import NOTE_RE, ORG_RE, ZLine, build_zlines, classify, restyle_names
 from .mentions import find_mentions
 from .names import NameSlot, name_cells
 from .units import Unit, clean_unit, cut_note, footnote_units, marked_units, sequence_units, split_institutions
@@ -34,9 +34,8 @@ class RulesBackend:
     name = "rules"
 
     def __init__(self, settings: Settings | None = None):
-        self.resolver = get_resolver()
+        self.resolver = CachedResolver(get_resolver())
         self.taxonomy = get_taxonomy()
-        self._cache: dict[tuple[str, str | None], Resolution] = {}
 
     def cache_key(self) -> str:
         return default_cache_key(self.name, f"v{RULES_VERSION}")
@@ -45,13 +44,7 @@ class RulesBackend:
         return ExtractionMeta(backend=self.name, model=f"rules-v{RULES_VERSION}")
 
     def resolve(self, raw: str, domain: str | None = None) -> Resolution:
-        key = (raw, domain)
-        res = self._cache.get(key)
-        if res is None:
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-            res = self._cache[key] = self.resolver.resolve(raw, email_domain=domain)
-        return res
+        return self.resolver.resolve(raw, email_domain=domain)
 
     # ------------------------------------------------------------------ extract
 
@@ -64,6 +57,7 @@ class RulesBackend:
         zlines = build_zlines(front, zone)
         for zl in zlines:
             zl.kind = classify(zl, self.resolver)
+        restyle_names(zlines)
         foot = build_zlines(front, [i for i in front.footnote_lines if i not in set(zone)], footnote=True)
         for zl in foot:
             zl.kind = classify(zl, self.resolver)
@@ -97,14 +91,14 @@ class RulesBackend:
                 name=s.name,
                 affiliation_ids=sorted({remap[u] for u in s.units if u in remap}),
                 email=s.email,
-                evidence=locate(s.name, front.text, source="front", bbox_lines=front),
+                evidence=evidence_in_lines(front, s.name, [s.line]),
             )
             for s in slots
         ]
         title = re.sub(r"[\s∗*†‡§¶]+$", "", front.title).strip() if front.title else None
         return PaperExtraction(
             title=title,
-            title_evidence=locate(title, front.text, source="front", bbox_lines=front) if title else None,
+            title_evidence=evidence_in_lines(front, title, front.title_lines) if title else None,
             authors=authors,
             affiliations=affiliations,
             model_mentions=find_mentions(document, self.taxonomy),
@@ -218,6 +212,6 @@ class RulesBackend:
                 institution_method=res.institution_method,
                 institution_score=res.institution_score,
                 country_method=res.country_method,
-                evidence=locate(raw, front.text, source="front", bbox_lines=front),
+                evidence=evidence_in_lines(front, raw, sorted({z.index for z in units[u].lines})),
             ))
         return affiliations, remap

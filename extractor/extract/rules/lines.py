@@ -44,7 +44,8 @@ ORG_RE = re.compile(
     r"technolog\w*|tech|polytechn\w*|politecnico|hospital|clinic|foundation|council|agency|ministry|"
     r"national|ai|google|microsoft|facebook|meta|amazon|nvidia|ibm|deepmind|openai|alibaba|tencent|baidu|"
     r"huawei|bytedance|samsung|intel|apple|adobe|salesforce|mila|inria|cnrs|eth|epfl|kaist|riken|csiro|"
-    r"a\*star|team|studio|cloud|hochschule|ecole|école|escuela|scuola|universit\w*)\b",
+    r"a\*star|team|studio|cloud|hochschule|ecole|école|escuela|scuola|universit\w*|division|unit|"
+    r"programme|program|initiative|observatory|museum|bureau|office)\b",
     re.IGNORECASE,
 )
 EMAIL_TOKEN_RE = re.compile(r"\S*@\S+|\{[^}]*\}\s*@\s*\S+")
@@ -190,16 +191,25 @@ def name_word(word: str) -> bool:
     return bool(re.fullmatch(r"[^\W\d_](?:[^\W\d_]|['’.\-])*", w))
 
 
-def name_part_ok(part: str) -> bool:
-    """Does one comma-separated part read as a single person's name?"""
+def name_part_ok(part: str, relaxed: bool = False) -> bool:
+    """Does one comma-separated part read as a single person's name?
+
+    ``relaxed`` (for a line already known to hold names) also accepts a name printed in
+    lower case ("jean barbier"), as some authors write it.
+    """
+    part = re.sub(r"\s*\([^()]{1,20}\)", "", part)  # "Shixiang (Shane) Gu"
     words = part.split()
     if not 1 <= len(words) <= 6 or re.search(r"\d|@|[()\[\]:/]", part):
+        return False
+    if ORG_RE.search(part):
         return False
     good = sum(name_word(w) for w in words)
     lowered = [w for w in words if w[0].islower() and w.lower() not in _PARTICLES]
     if len(words) == 1:
         return good == 1 and len(words[0]) > 1
-    return good >= len(words) - 1 and len(lowered) <= 1 and not ORG_RE.search(part)
+    if relaxed and 2 <= len(words) <= 4 and all(re.fullmatch(r"[^\W\d_][\w'’.\-]*", w) for w in words):
+        return True
+    return good >= len(words) - 1 and len(lowered) <= 1
 
 
 def looks_like_names(text: str, resolver: Resolver | None = None) -> bool:
@@ -211,9 +221,9 @@ def looks_like_names(text: str, resolver: Resolver | None = None) -> bool:
     good = 0
     multi = 0
     for part in parts:
-        if not name_part_ok(part):
-            continue
         if resolver is not None and _is_place(part, resolver):
+            return False  # "Télécom ParisTech, France": names lines do not name countries
+        if not name_part_ok(part):
             continue
         good += 1
         multi += len(part.split()) > 1
@@ -252,7 +262,7 @@ def email_share(text: str) -> float:
     return taken / len(compact)
 
 
-def classify(zl: ZLine, resolver: Resolver, has_institution: bool | None = None) -> str:
+def classify(zl: ZLine, resolver: Resolver) -> str:
     """What a line is: names, aff, email, skip, marker, other (see the module docstring)."""
     plain = zl.plain
     if not plain:
@@ -266,14 +276,73 @@ def classify(zl: ZLine, resolver: Resolver, has_institution: bool | None = None)
         return "skip"
     if ORG_RE.search(plain):
         return "aff"
-    names = looks_like_names(zl.name_text, resolver)
-    if zl.starts_with_marker and not names:
-        return "aff"
-    if names:
-        if has_institution is None:
-            res = resolver.resolve(plain)
-            has_institution = res.in_gazetteer
-        return "aff" if has_institution and len(plain.split()) <= 4 and "," not in plain else "names"
+    if _EMAIL_FRAGMENT_RE.match(plain):
+        return "email"  # "{anirban.laha," : a brace group broken over lines
+    if zl.starts_with_marker:
+        return "aff"  # names carry markers after them; a leading marker labels an affiliation
+    if looks_like_names(zl.name_text, resolver):
+        return "aff" if names_an_institution(zl.name_text, resolver) else "names"
     if resolver.find_countries(plain) or resolver.resolve(plain).in_gazetteer:
         return "aff"
     return "other"
+
+
+_EMAIL_FRAGMENT_RE = re.compile(r"^\s*[{(][\w.+\-]+(?:\s*,\s*[\w.+\-]+)*,?\s*$")
+
+
+def names_an_institution(text: str, resolver: Resolver) -> bool:
+    """Are half the separated parts of ``text`` mostly known institutions ("EECS, UC Berkeley")?
+
+    Half, not one: a person's name can hold an alias ("Jingdong Wang" holds JD's Chinese
+    name), but a names line is not mostly institutions.
+    """
+    from ...resolve.text import clean, tokenize
+
+    parts = [p for p in _NAME_SEP_RE.split(text) if p and p.strip()]
+    hits = 0
+    for part in parts:
+        cleaned = clean(part)
+        letters = len(re.sub(r"\W", "", cleaned))
+        if not letters:
+            continue
+        covered = sum(len(re.sub(r"\W", "", cleaned[m.start:m.end]))
+                      for m in resolver.institutions.find(cleaned, tokenize(cleaned)))
+        hits += covered >= 0.6 * letters
+    return bool(parts) and hits >= 0.5 * len(parts)
+
+
+def _style(z: ZLine) -> tuple[bool, int]:
+    return z.bold, round(z.size)
+
+
+def line_above(z: ZLine, lines: list[ZLine]) -> ZLine | None:
+    """The closest line printed directly above ``z`` in the same column."""
+    best = None
+    for o in lines:
+        if o is z or o.bbox[1] >= z.bbox[1] - 1:
+            continue
+        if min(o.bbox[2], z.bbox[2]) - max(o.bbox[0], z.bbox[0]) <= 0:
+            continue
+        if best is None or o.bbox[1] > best.bbox[1]:
+            best = o
+    return best
+
+
+def restyle_names(zlines: list[ZLine]) -> None:
+    """A 'names' line set like the affiliation line right above it is a wrapped affiliation.
+
+    "Space Engineering Center at École Polytechnique" / "Fédérale de Lausanne": the second
+    line reads like a name, but it is set in the affiliation's type, directly under it,
+    while the real names of the block are set differently (bold, or larger).
+    """
+    names = [z for z in zlines if z.kind == "names"]
+    styles = {_style(z) for z in names}
+    if len(styles) < 2:
+        return
+    for z in names:
+        above = line_above(z, zlines)
+        if above is None or above.kind not in ("aff", "other"):
+            continue
+        if _style(above) == _style(z) and z.bbox[1] - above.bbox[3] < 0.8 * z.size \
+                and any(_style(o) != _style(z) for o in names):
+            z.kind = "aff"

@@ -86,7 +86,7 @@ def parse_name_line(zl: ZLine) -> list[list[NameSlot]]:
         name, trailing = clean_name(text)
         if not name or not xs:
             return
-        if not name_part_ok(name):
+        if not name_part_ok(name, relaxed=True):
             last = None
             return
         last = NameSlot(name, trailing, zl.index, min(xs) - 2, max(xs) + 2, zl.y)

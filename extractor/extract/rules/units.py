@@ -183,9 +183,12 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
     prev = unit.lines[-1]
     if line.bbox[1] - prev.bbox[3] > 1.2 * max(line.size, 6.0):
         return False
-    if _CONNECTOR_END_RE.search(unit.text) or text[:1].islower() or text[:1] in ",(&":
+    if _CONNECTOR_END_RE.search(unit.text) or text[:1] in ",(&":
         return True
     if is_place_line(text, resolver):
+        return True
+    head = resolver.resolve(text)
+    if text[:1].islower() and not head.in_gazetteer:
         return True
     cur = resolver.resolve(unit.text)
     has_inst = cur.in_gazetteer or (cur.institution is not None and ORG_RE.search(unit.text) is not None
@@ -194,7 +197,6 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
         return True
     if _DEPT_START_RE.match(text):
         return False
-    head = resolver.resolve(text)
     if head.in_gazetteer:
         return head.institution == cur.institution
     return not ORG_RE.search(text)
@@ -221,8 +223,32 @@ def split_institutions(text: str, resolver: Resolver) -> list[str]:
         l_res = resolver.resolve(left)
         if not l_res.in_gazetteer or l_res.institution == r_res.institution:
             continue
+        if r_res.institution in named_institutions(left, resolver):
+            continue  # "SJTU-UCLA Joint Center, Shanghai Jiao Tong University": one unit
         first = right.split(",")[0]
         if not resolver.resolve(first).in_gazetteer:
             continue  # the right part starts with a department, not an institution
+        if not _mostly_institution(re.split(r"[,;]", left)[-1], resolver):
+            continue  # "Robert Bosch Center for DS and AI, and Dept of CSE, IIT Madras": one unit
         return split_institutions(left, resolver) + split_institutions(right, resolver)
     return [text]
+
+
+def named_institutions(text: str, resolver: Resolver) -> set[str]:
+    """Canonical names of every gazetteer institution named anywhere in ``text``."""
+    from ...resolve.text import clean, tokenize
+
+    cleaned = clean(text)
+    return {e.name for m in resolver.institutions.find(cleaned, tokenize(cleaned)) for e in m.entries}
+
+
+def _mostly_institution(piece: str, resolver: Resolver) -> bool:
+    """Does a known institution name make up most of ``piece`` ("IIT (Italy)", "UIUC")?"""
+    from ...resolve.text import clean, tokenize
+
+    cleaned = clean(re.sub(r"\([^()]*\)", "", piece))
+    letters = len(re.sub(r"\W", "", cleaned))
+    if not letters:
+        return False
+    covered = sum(len(re.sub(r"\W", "", cleaned[m.start:m.end])) for m in resolver.institutions.find(cleaned, tokenize(cleaned)))
+    return covered >= 0.5 * letters
