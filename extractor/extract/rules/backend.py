@@ -23,7 +23,7 @@ from .grid import assign_lines, merge_stacked, shared_rows
 from .lines import NOTE_RE, ORG_RE, ZLine, build_zlines, classify, restyle_names
 from .mentions import find_mentions
 from .names import NameSlot, name_cells
-from .units import Unit, clean_unit, cut_note, footnote_units, marked_units, sequence_units, split_institutions
+from .units import Unit, clean_unit, looks_like_affiliation, cut_note, footnote_units, marked_units, sequence_units, split_institutions
 
 RULES_VERSION = "2"
 
@@ -115,11 +115,7 @@ class RulesBackend:
         """Clean unit text; a unit that is a note (equal contribution ...) is dropped."""
         out = []
         for u in units:
-            text = u.text.strip()
-            m = NOTE_RE.search(text)
-            if m is not None and m.start() < 3:
-                continue
-            text = clean_unit(cut_note(text))
+            text = clean_unit(cut_note(u.text.strip()))
             if text:
                 u.text = text
                 out.append(u)
@@ -130,7 +126,7 @@ class RulesBackend:
         out = []
         for u in units:
             res = self.resolve(u.text)
-            if res.in_gazetteer or res.country or res.institution or ORG_RE.search(u.text):
+            if res.in_gazetteer or res.country or res.institution or looks_like_affiliation(u.text):
                 out.append(u)
         return out
 

@@ -71,12 +71,17 @@ def clean_unit(text: str) -> str:
 
 
 def cut_note(text: str) -> str:
-    """The part of a footnote unit before a note ("... Denmark. Correspondence to: ...")."""
-    m = NOTE_RE.search(text)
+    """The part of a unit before the sentence holding a note.
+
+    "Denmark. Correspondence to: ..." keeps "Denmark"; "Yan Xu and Benyou Wang are the
+    corresponding authors" and "This work is done when ..." are notes from their first
+    word, so nothing is kept.
+    """
+    m = NOTE_RE.search(text) or VENUE_RE.search(text)
     if m is None:
-        v = VENUE_RE.search(text)
-        return text[: v.start()] if v else text
-    return text[: m.start()]
+        return text
+    cut = max(text.rfind(". ", 0, m.start() + 1), text.rfind("; ", 0, m.start() + 1))
+    return text[: cut + 1] if cut >= 0 else ""
 
 
 def expand_inline_labels(pieces: list[Piece], expected: set[str]) -> list[Piece]:
@@ -153,7 +158,7 @@ def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) ->
         text = clean_unit(cut_note(u.text))
         if not text or not (set(u.markers) & expected) or set(u.markers) <= defined:
             continue
-        if len(text) > 250 or not (ORG_RE.search(text) or re.search(r"[A-Z]{2,}", text)):
+        if len(text) > 250 or not looks_like_affiliation(text):
             continue
         u.text = text
         out.append(u)
@@ -225,6 +230,8 @@ def split_institutions(text: str, resolver: Resolver) -> list[str]:
             continue
         if r_res.institution in named_institutions(left, resolver):
             continue  # "SJTU-UCLA Joint Center, Shanghai Jiao Tong University": one unit
+        if _related(l_res.institution, r_res.institution, resolver):
+            continue  # "Courant Institute, New York University": a part and its parent
         first = right.split(",")[0]
         if not resolver.resolve(first).in_gazetteer:
             continue  # the right part starts with a department, not an institution
@@ -252,3 +259,27 @@ def _mostly_institution(piece: str, resolver: Resolver) -> bool:
         return False
     covered = sum(len(re.sub(r"\W", "", cleaned[m.start:m.end])) for m in resolver.institutions.find(cleaned, tokenize(cleaned)))
     return covered >= 0.5 * letters
+
+
+_LOWER_WORDS_OK = frozenset("of and for the at in de du des di da del della la le für fur und et y on".split())
+
+
+def looks_like_affiliation(text: str) -> bool:
+    """A noun phrase naming an organisation, not a sentence ("Spiketrap", "Ant Financial, China"
+    yes; "To evaluate on the private test data, users must submit ..." no)."""
+    if ORG_RE.search(text):
+        return True
+    words = re.findall(r"[^\W\d_][\w'’.\-]*", text)
+    if not words or not words[0][0].isupper():
+        return False
+    lower = [w for w in words if w[0].islower() and w.lower() not in _LOWER_WORDS_OK]
+    return len(words) <= 8 and len(lower) <= 1
+
+
+def _related(a: str | None, b: str | None, resolver: Resolver) -> bool:
+    """One institution is the other's parent (or both share one) in the gazetteer."""
+    ea, eb = (resolver.lookup(a) if a else None), (resolver.lookup(b) if b else None)
+    if ea is None or eb is None:
+        return False
+    pa, pb = ea.parent or ea.name, eb.parent or eb.name
+    return pa == pb or pa == eb.name or pb == ea.name
