@@ -1,21 +1,32 @@
 """Reconcile: every backend's extraction of a paper -> one record with reasons and confidence.
 
-The primary extraction (the LLM's when there is one, else the rules backend's) gives
-the record its content; the others are second opinions. Signals that a human should look
-are collected as :class:`~extractor.schemas.ReviewReason` objects, so a reviewer sees *why*
-a record is queued. Reconcile is idempotent: a record is rebuilt only when the set of
-extractions it came from changed, and records a human touched are never overwritten.
+The primary extraction (the LLM's when there is one, else the rules backend's) gives the
+record its content; the others are second opinions. :mod:`extractor.signals` reads all of
+them against the source text and the shared resolver and returns the reasons a human
+should look (each a :class:`~extractor.schemas.ReviewReason`, so a reviewer sees *why*),
+the feature vectors of the calibrated confidence models (:mod:`extractor.confidence`), and
+the plausible alternative country sets that decide a correction's impact
+(:mod:`extractor.queue`).
+
+Reconcile is idempotent: a record is rebuilt only when the set of extractions it came from
+changed (``input_key``), records a human touched are never overwritten, and the signals
+of a record are kept as they were when a human took it over, so calibration can pair what
+the machine saw with what the reviewer decided. After the records, :func:`run_reconcile`
+routes the queue (status, priority, audit sample).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from . import confidence as conf
+from .config import Settings
+from .resolve import Resolver, get_resolver
 from .schemas import (
-    INFERRED_COUNTRY_METHODS,
-    Alignment,
     Document,
     ExtractionMeta,
     Method,
@@ -26,10 +37,14 @@ from .schemas import (
     ReviewReason,
     paper_id_for,
 )
+from .signals import Signals, analyse, grounded, match_affiliation, match_authors
 from .store import Store, utcnow
 
 #: Backend preference when choosing the primary extraction.
 BACKEND_PRIORITY = ["llm", "rules"]
+
+#: Statuses reconcile and routing may rewrite; the others belong to people.
+MACHINE_OWNED = (RecordStatus.MACHINE, RecordStatus.QUEUED)
 
 
 def input_key(rows: list[dict]) -> str:
@@ -38,103 +53,111 @@ def input_key(rows: list[dict]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def _primary(extractions: list[tuple[ExtractionMeta, PaperExtraction]]) -> tuple[ExtractionMeta, PaperExtraction]:
-    def rank(item: tuple[ExtractionMeta, PaperExtraction]) -> int:
-        name = item[0].backend
-        return BACKEND_PRIORITY.index(name) if name in BACKEND_PRIORITY else len(BACKEND_PRIORITY)
+def choose_primary(
+    extractions: list[tuple[ExtractionMeta, PaperExtraction]],
+) -> tuple[ExtractionMeta, PaperExtraction]:
+    """The preferred backend's extraction, unless it found nothing another backend found."""
+
+    def rank(item: tuple[ExtractionMeta, PaperExtraction]) -> tuple[int, int]:
+        meta, ext = item
+        empty = int(not ext.authors and not ext.affiliations)
+        order = BACKEND_PRIORITY.index(meta.backend) if meta.backend in BACKEND_PRIORITY else len(BACKEND_PRIORITY)
+        return empty, order
 
     return sorted(extractions, key=rank)[0]
 
 
-def review_reasons(
-    primary: PaperExtraction,
-    primary_meta: ExtractionMeta,
-    others: list[tuple[ExtractionMeta, PaperExtraction]],
-) -> list[ReviewReason]:
-    """The signals that this record may be wrong, each as a sentence a reviewer can act on."""
-    reasons: list[ReviewReason] = []
-    if not primary.authors:
-        reasons.append(ReviewReason(code="no_authors", message="no authors were found in the front matter"))
-    if not primary.affiliations:
-        reasons.append(ReviewReason(code="no_affiliations", message="no affiliations were found"))
-    missing = [a.raw for a in primary.affiliations if not a.country]
-    if missing:
-        reasons.append(ReviewReason(code="country_unknown", message=f"no country for: {'; '.join(missing[:3])}",
-                                    detail={"affiliations": missing}))
-    inferred = [a for a in primary.affiliations if a.country and a.country_method in INFERRED_COUNTRY_METHODS]
-    if inferred:
-        how = sorted({a.country_method.value for a in inferred})
-        reasons.append(ReviewReason(
-            code="country_inferred",
-            message=f"country inferred ({', '.join(how)}), not stated, for: {'; '.join(a.raw for a in inferred[:3])}",
-            detail={"methods": how},
-        ))
-    hq = [a.raw for a in primary.affiliations if a.country_method == Method.HQ_DEFAULT]
-    if hq:
-        reasons.append(ReviewReason(code="company_no_site",
-                                    message=f"company without a named site, headquarters country used: {'; '.join(hq[:3])}"))
-    unmatched = [a.raw for a in primary.affiliations if a.institution is None]
-    if unmatched:
-        reasons.append(ReviewReason(code="institution_unmatched",
-                                    message=f"institution not in the gazetteer: {'; '.join(unmatched[:3])}"))
-    ungrounded = [a.raw for a in primary.affiliations if a.evidence and a.evidence.alignment == Alignment.NOT_FOUND]
-    ungrounded += [a.name for a in primary.authors if a.evidence and a.evidence.alignment == Alignment.NOT_FOUND]
-    if ungrounded:
-        reasons.append(ReviewReason(code="ungrounded", message=f"not found in the PDF text: {'; '.join(ungrounded[:3])}",
-                                    detail={"values": ungrounded}))
-    no_aff = [a.name for a in primary.authors if not a.affiliation_ids]
-    if no_aff and primary.affiliations:
-        reasons.append(ReviewReason(code="author_without_affiliation",
-                                    message=f"authors with no affiliation: {', '.join(no_aff[:4])}"))
-    if primary.author_block_count is not None and primary.author_block_count != len(primary.authors):
-        reasons.append(ReviewReason(code="author_count_mismatch",
-                                    message=f"{primary.author_block_count} names in the author block, {len(primary.authors)} extracted"))
-    if primary_meta.reasks:
-        reasons.append(ReviewReason(code="reasked", message=f"the LLM answer needed {primary_meta.reasks} validation re-ask(s)"))
-    for meta, other in others:
-        a, b = primary.countries(), other.countries()
-        if a != b:
-            reasons.append(ReviewReason(
-                code="backends_disagree",
-                message=f"{primary_meta.backend} says {', '.join(a) or 'no country'}; {meta.backend} says {', '.join(b) or 'no country'}",
-                detail={primary_meta.backend: a, meta.backend: b},
-            ))
-        if len(other.authors) != len(primary.authors):
-            reasons.append(ReviewReason(
-                code="author_count_differs",
-                message=f"{primary_meta.backend} found {len(primary.authors)} authors, {meta.backend} {len(other.authors)}",
-            ))
-    return reasons
-
-
 def heuristic_confidence(reasons: list[ReviewReason]) -> float:
-    """P(country set right) before any calibration exists: each signal lowers it."""
-    penalty = {
-        "no_authors": 0.5, "no_affiliations": 0.6, "country_unknown": 0.35, "backends_disagree": 0.4,
-        "ungrounded": 0.2, "country_inferred": 0.1, "company_no_site": 0.1, "institution_unmatched": 0.08,
-        "author_without_affiliation": 0.15, "author_count_mismatch": 0.1, "author_count_differs": 0.08,
-        "reasked": 0.05,
-    }
-    p = 0.97
-    for r in reasons:
-        p *= 1 - penalty.get(r.code, 0.05)
-    return round(p, 4)
+    """Kept for callers of v0: the default country model on reason codes alone."""
+    feats = {r.code: 1.0 for r in reasons if r.code in conf.COUNTRY_FEATURES}
+    return round(conf.default_model(conf.COUNTRY).predict(feats), 4)
 
 
-def build_record(
+def merge(
+    doc: Document,
+    meta: ExtractionMeta,
+    primary: PaperExtraction,
+    others: list[tuple[ExtractionMeta, PaperExtraction]],
+    resolver: Resolver,
+) -> tuple[PaperExtraction, list[dict[str, Any]]]:
+    """Take from the second opinions what two independent readings agree on.
+
+    Two rules, each leaving a change entry that becomes a review reason and a feature:
+
+    * ``country_corrected``: the affiliation text itself names a country (resolver
+      ``stated``), another backend reads the same affiliation with that country, and the
+      primary says something else: the record takes the stated country.
+    * ``affiliation_added``: another backend found an affiliation that is printed in the
+      PDF (grounded), that the resolver places with a stated or gazetteer country, that
+      belongs to an author the primary also has, and that matches none of the primary's
+      affiliations: it is added and linked to that author.
+    """
+    affs = [a.model_copy() for a in primary.affiliations]
+    authors = [a.model_copy(update={"affiliation_ids": list(a.affiliation_ids)}) for a in primary.authors]
+    changes: list[dict[str, Any]] = []
+    for a in affs:
+        res = resolver.resolve(a.raw)
+        if res.country_method != Method.STATED or not res.country or res.country == a.country:
+            continue
+        seconds = [o_meta.backend for o_meta, other in others
+                   if (m := match_affiliation(a, other.affiliations)) is not None and m.country == res.country]
+        if seconds:
+            changes.append({"kind": "country_corrected", "raw": a.raw, "from": a.country, "to": res.country,
+                            "backend": seconds[0]})
+            a.country, a.country_method = res.country, Method.STATED
+    for o_meta, other in others:
+        pairs = match_authors(authors, other.authors)
+        by_other = {j: i for i, j in pairs.items()}
+        for o in other.affiliations:
+            if not o.country or match_affiliation(o, affs) is not None or not grounded(o.raw, o.evidence, doc):
+                continue
+            holders = [by_other[j] for j, x in enumerate(other.authors) if o.id in x.affiliation_ids and j in by_other]
+            if not holders:
+                continue
+            res = resolver.resolve(o.raw)
+            if res.country != o.country or not (res.in_gazetteer or res.country_method == Method.STATED):
+                continue
+            new_id = max([x.id for x in affs], default=-1) + 1
+            affs.append(o.model_copy(update={"id": new_id}))
+            for i in holders:
+                authors[i].affiliation_ids.append(new_id)
+            changes.append({"kind": "affiliation_added", "raw": o.raw, "country": o.country, "backend": o_meta.backend,
+                            "authors": [authors[i].name for i in holders]})
+    if not changes:
+        return primary, changes
+    return primary.model_copy(update={"affiliations": affs, "authors": authors}), changes
+
+
+@dataclass
+class Built:
+    """A record plus what reconcile learnt on the way (stored in ``review_signals``)."""
+
+    record: PaperRecord
+    signals: Signals
+
+
+def build(
     doc: Document,
     extractions: list[tuple[ExtractionMeta, PaperExtraction]],
     *,
     confidence_threshold: float = 0.9,
-    confidence_fn: Callable[[list[ReviewReason]], float] = heuristic_confidence,
-) -> PaperRecord:
-    meta, primary = _primary(extractions)
+    models: dict[str, conf.LogisticModel] | None = None,
+) -> Built:
+    """Merge one paper's extractions into a record with reasons and calibrated confidence."""
+    models = models or {t: conf.default_model(t) for t in conf.TARGETS}
+    meta, primary = choose_primary(extractions)
     others = [(m, e) for m, e in extractions if m is not meta]
-    reasons = review_reasons(primary, meta, others)
-    confidence = confidence_fn(reasons)
-    status = RecordStatus.QUEUED if confidence < confidence_threshold else RecordStatus.MACHINE
+    resolver = get_resolver()
+    primary, changes = merge(doc, meta, primary, others, resolver)
+    sig = analyse(doc, meta, primary, others, resolver, changes=changes)
+    p_right = round(models[conf.COUNTRY].predict(sig.features), 4)
+    p_models = round(models[conf.MODELS].predict(sig.model_features), 4)
+    reasons = list(sig.reasons)
+    status = RecordStatus.QUEUED if p_right < confidence_threshold else RecordStatus.MACHINE
+    if status == RecordStatus.QUEUED and not reasons:
+        reasons.append(low_confidence_reason(p_right, confidence_threshold))
     backends = sorted({m.backend for m, _ in extractions})
-    return PaperRecord(
+    record = PaperRecord(
         paper_id=paper_id_for(doc.sha256),
         sha256=doc.sha256,
         source_file=doc.source_file,
@@ -146,7 +169,8 @@ def build_record(
         affiliations=primary.affiliations,
         model_mentions=primary.model_mentions,
         status=status,
-        confidence=confidence,
+        confidence=p_right,
+        model_confidence=p_models,
         review_reasons=reasons,
         provenance=Provenance(
             backend=meta.backend if len(backends) == 1 else "+".join([meta.backend] + [b for b in backends if b != meta.backend]),
@@ -156,6 +180,52 @@ def build_record(
             reconciled_at=utcnow(),
         ),
     )
+    return Built(record, sig)
+
+
+def build_record(
+    doc: Document,
+    extractions: list[tuple[ExtractionMeta, PaperExtraction]],
+    *,
+    confidence_threshold: float = 0.9,
+    models: dict[str, conf.LogisticModel] | None = None,
+) -> PaperRecord:
+    """The record alone (see :func:`build`)."""
+    return build(doc, extractions, confidence_threshold=confidence_threshold, models=models).record
+
+
+def low_confidence_reason(p_right: float, threshold: float) -> ReviewReason:
+    return ReviewReason(
+        code="low_confidence",
+        message=(f"the calibrated model gives P(country set right) = {p_right:.2f}, below {threshold:.2f}, "
+                 "even without a specific signal (the base error rate of this backend mix)"),
+        detail={"confidence": p_right, "threshold": threshold},
+    )
+
+
+def save_signals(store: Store, paper_id: str, key: str, built: Built) -> None:
+    """Upsert the signals row of a machine-owned record (routing fills the rest)."""
+    rec, sig = built.record, built.signals
+    row = {
+        "paper_id": paper_id,
+        "input_key": key,
+        "countries": json.dumps(rec.countries()),
+        "families": json.dumps(rec.model_families()),
+        "features": json.dumps(sig.features, sort_keys=True),
+        "model_features": json.dumps(sig.model_features, sort_keys=True),
+        "alternatives": json.dumps(sig.alternatives),
+        "p_wrong": round(1 - (rec.confidence or 0.0), 6),
+        "p_wrong_models": round(1 - (rec.model_confidence or 0.0), 6),
+        "computed_at": utcnow(),
+    }
+    with store.write():
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in row if k != "paper_id")
+        store.db.execute(
+            f"INSERT INTO review_signals ({cols}) VALUES ({marks}) ON CONFLICT(paper_id) DO UPDATE SET {updates}",
+            list(row.values()),
+        )
 
 
 @dataclass
@@ -167,49 +237,82 @@ class ReconcileSummary:
     no_extraction: int = 0
     queued: int = 0
     paper_ids: list[str] = field(default_factory=list)
+    route: dict | None = None  # the routing summary (see extractor.queue.RouteSummary)
 
 
 def run_reconcile(
     store: Store,
     *,
     confidence_threshold: float = 0.9,
+    settings: Settings | None = None,
+    route: bool = True,
     on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> ReconcileSummary:
-    """Build or refresh the record of every document whose extractions changed."""
+    """Build or refresh the record of every document whose extractions changed, then route.
+
+    Args:
+        confidence_threshold: records below it are queued for review.
+        settings: audit fraction / minimum / seed for routing (defaults when None).
+        route: set queue status, priority and the audit sample afterwards.
+    """
+    from .queue import machine_rewrite, route as route_queue  # queue imports nothing of ours above it
+
+    settings = settings or Settings()
+    if settings.confidence_threshold != confidence_threshold:
+        settings = settings.model_copy(update={"confidence_threshold": confidence_threshold})
+    models = {t: conf.load_model(store, t) for t in conf.TARGETS}
     summary = ReconcileSummary()
     current = store.record_input_keys()
+    with_signals = {r["paper_id"]: r["input_key"] for r in store.query("SELECT paper_id, input_key FROM review_signals")}
+    statuses = {r["paper_id"]: r["status"] for r in store.query("SELECT paper_id, status FROM records")}
     hashes = [r["sha256"] for r in store.query("SELECT sha256 FROM documents WHERE error IS NULL ORDER BY ingested_at, sha256")]
     if on_total:
         on_total(len(hashes))
-    with store.write():
-        for sha in hashes:
-            rows = store.extractions_for(sha)
-            if not rows:
-                summary.no_extraction += 1
-                if on_progress:
-                    on_progress(sha)
-                continue
-            key = input_key([r for _, _, r in rows])
-            if current.get(sha) == key:
-                summary.unchanged += 1
-                if on_progress:
-                    on_progress(sha)
-                continue
-            doc = store.get_document(sha, with_full_text=False)
-            record = build_record(doc, [(m, e) for m, e, _ in rows if e is not None], confidence_threshold=confidence_threshold)
-            outcome = store.put_machine_record(record, key)
-            if outcome == "created":
-                summary.created += 1
-            elif outcome == "updated":
-                summary.updated += 1
-            elif outcome == "kept-human":
-                summary.kept_human += 1
-            else:
-                summary.unchanged += 1
-            if outcome in ("created", "updated") and record.status == RecordStatus.QUEUED:
-                summary.queued += 1
-            summary.paper_ids.append(record.paper_id)
+    for sha in hashes:
+        pid = paper_id_for(sha)
+        rows = store.extractions_for(sha)
+        usable = [(m, e) for m, e, _ in rows if e is not None]
+        if not usable:
+            summary.no_extraction += 1
             if on_progress:
                 on_progress(sha)
+            continue
+        key = input_key([r for _, _, r in rows])
+        fresh = current.get(sha) == key
+        if fresh and with_signals.get(pid) == key:
+            summary.unchanged += 1
+            if on_progress:
+                on_progress(sha)
+            continue
+        doc = store.get_document(sha, with_full_text=False)
+        built = build(doc, usable, confidence_threshold=confidence_threshold, models=models)
+        with store.write():
+            if fresh:
+                # same extractions, signals missing (database from before m004): refresh in place
+                outcome = "unchanged"
+                if statuses.get(pid) in MACHINE_OWNED:
+                    machine_rewrite(store, built.record, action="reconcile")
+                    save_signals(store, pid, key, built)
+            else:
+                outcome = store.put_machine_record(built.record, key)
+                if outcome in ("created", "updated"):
+                    save_signals(store, pid, key, built)
+        if outcome == "created":
+            summary.created += 1
+        elif outcome == "updated":
+            summary.updated += 1
+        elif outcome == "kept-human":
+            summary.kept_human += 1
+        else:
+            summary.unchanged += 1
+        summary.paper_ids.append(pid)
+        if on_progress:
+            on_progress(sha)
+    if route:
+        rs = route_queue(store, settings)
+        summary.route = rs.__dict__
+        summary.queued = rs.queued
+    else:
+        summary.queued = store.query("SELECT count(*) AS n FROM records WHERE status = 'queued'")[0]["n"]
     return summary

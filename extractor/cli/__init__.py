@@ -19,6 +19,7 @@ from .common import app, console_err
 from . import pipeline  # noqa: E402,F401
 from . import data  # noqa: E402,F401
 from . import review  # noqa: E402,F401
+from . import queue  # noqa: E402,F401
 from . import audit  # noqa: E402,F401
 from . import llm  # noqa: E402,F401
 from . import evaluate  # noqa: E402,F401

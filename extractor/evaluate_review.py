@@ -1,0 +1,197 @@
+"""Review metrics for ``collabscope eval``: is the confidence calibrated, does the queue find the errors?
+
+Given gold labels (the real-PDF gold format or the generator's ``truth.jsonl``), each
+record's *machine* answer (the record itself, or for a record a person changed, the
+audit log's ``before`` of the first human change after the last machine write) is
+compared with the gold country set and model-family set. Then:
+
+* **calibration** of ``confidence`` = P(country set right) and ``model_confidence``:
+  expected calibration error (ECE, 10 equal-width bins: sum of bin share x |mean
+  predicted - observed|), Brier score, AUC, and the reliability table;
+* **review efficiency**: order the records as the queue serves them (priority, then
+  P(wrong)) and report the share of all paper-level country-set errors that sit in the top
+  5%, 10%, 15% and 20% of that order (percentages of all matched records), plus the same
+  with P(wrong) alone and the share of errors the queued records hold;
+* every queued record has at least one reason (count of those that do not).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .confidence import metrics as calib_metrics
+from .confidence import reliability
+from .errors import ConfigError
+from .schemas import PaperContent, PaperRecord, RecordStatus, paper_id_for
+from .store import Store
+
+CUTOFFS = (0.05, 0.10, 0.15, 0.20)
+
+
+def load_gold(path: Path | str) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"gold file {path} does not exist")
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _norm_title(t: str | None) -> str:
+    return " ".join("".join(ch for ch in (t or "").casefold() if ch.isalnum() or ch.isspace()).split())
+
+
+def machine_contents(store: Store) -> dict[str, PaperContent]:
+    """Machine version of every record a person changed since the machine last wrote it."""
+    found: dict[str, str | None] = {}
+    for row in store.query("SELECT paper_id, action, actor, before FROM reviews "
+                           "WHERE before IS NOT NULL OR action IN ('create', 'reconcile') ORDER BY id"):
+        if row["action"] in ("create", "reconcile") and row["actor"] == "machine":
+            found[row["paper_id"]] = None
+        elif found.get(row["paper_id"]) is None and row["before"]:
+            found[row["paper_id"]] = row["before"]
+    return {pid: PaperContent.model_validate_json(text) for pid, text in found.items() if text}
+
+
+def _match(store: Store, gold: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """paper_id -> gold row, by file name, then file stem = gold id, then normalised title."""
+    docs = store.query("SELECT sha256, source_file, title FROM documents WHERE error IS NULL")
+    by_file = {d["source_file"]: paper_id_for(d["sha256"]) for d in docs}
+    by_stem = {Path(d["source_file"]).stem: paper_id_for(d["sha256"]) for d in docs}
+    by_title = {_norm_title(d["title"]): paper_id_for(d["sha256"]) for d in docs if d["title"]}
+    out = {}
+    for g in gold:
+        pid = (by_file.get(g.get("source_file") or "") or by_stem.get(str(g.get("id", "")).replace(":", "-"))
+               or by_stem.get(str(g.get("id", ""))) or by_title.get(_norm_title(g.get("title"))))
+        if pid:
+            out[pid] = g
+    return out
+
+
+def _gold_countries(g: dict[str, Any]) -> list[str]:
+    if "countries" in g:
+        return sorted(set(g["countries"]))
+    return sorted({a["country"] for a in g.get("affiliations", []) if a.get("country")})
+
+
+def _gold_families(g: dict[str, Any]) -> list[str] | None:
+    if "model_mentions" not in g:
+        return None
+    fams = [m.get("family") for m in g["model_mentions"] if m.get("tier", "core") == "core"]
+    return sorted({f for f in fams if f})
+
+
+def capture(order: list[bool], cutoffs: Iterable[float] = CUTOFFS) -> dict[str, float | None]:
+    """Share of the True entries (errors) within the first k% of ``order``."""
+    total = sum(order)
+    out: dict[str, float | None] = {}
+    for c in cutoffs:
+        top = math.ceil(c * len(order))
+        out[f"top_{round(c * 100)}%"] = (sum(order[:top]) / total) if total else None
+    return out
+
+
+def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, paper_ids: Iterable[str] | None = None,
+                   bins: int = 10, cutoffs: Iterable[float] = CUTOFFS) -> dict[str, Any]:
+    """Calibration and review-efficiency figures for the records that match gold papers."""
+    gold_rows = load_gold(gold) if isinstance(gold, (str, Path)) else list(gold)
+    matched = _match(store, gold_rows)
+    wanted = set(paper_ids) if paper_ids is not None else None
+    machine = machine_contents(store)
+    signals = {r["paper_id"]: r for r in store.query("SELECT paper_id, p_wrong, priority FROM review_signals")}
+    rows = []
+    for pid, g in matched.items():
+        if wanted is not None and pid not in wanted:
+            continue
+        found = store.query("SELECT data FROM records WHERE paper_id = ?", [pid])
+        if not found:
+            continue
+        record = PaperRecord.model_validate_json(found[0]["data"])
+        if record.status == RecordStatus.REJECTED:
+            continue
+        content = machine.get(pid) or record
+        s = signals.get(pid) or {}
+        p_wrong = s.get("p_wrong") if s.get("p_wrong") is not None else 1 - (record.confidence or 0.0)
+        fams = _gold_families(g)
+        rows.append({
+            "paper_id": pid,
+            "country_right": content.countries() == _gold_countries(g),
+            "families_right": None if fams is None else content.model_families() == fams,
+            "p_right": 1 - p_wrong,
+            "p_models": record.model_confidence,
+            "priority": s.get("priority") if s.get("priority") is not None else record.priority,
+            "p_wrong": p_wrong,
+            "queued": record.status in (RecordStatus.QUEUED, RecordStatus.IN_REVIEW) and not record.audit,
+            "audit": record.audit,
+            "reasons": len(record.review_reasons),
+            "status": record.status.value,
+        })
+    n = len(rows)
+    errors = [not r["country_right"] for r in rows]
+    by_queue = sorted(rows, key=lambda r: (-(r["priority"] or 0.0), -r["p_wrong"], r["paper_id"]))
+    by_p = sorted(rows, key=lambda r: (-r["p_wrong"], r["paper_id"]))
+    queued = [r for r in rows if r["queued"]]
+    fam_rows = [r for r in rows if r["families_right"] is not None and r["p_models"] is not None]
+    out: dict[str, Any] = {
+        "papers": n,
+        "gold_unmatched": len(gold_rows) - len(matched),
+        "country_errors": sum(errors),
+        "country_error_rate": (sum(errors) / n) if n else None,
+        "calibration": {**calib_metrics([r["p_right"] for r in rows], [int(r["country_right"]) for r in rows], bins),
+                        "reliability": reliability([r["p_right"] for r in rows], [int(r["country_right"]) for r in rows], bins)},
+        "efficiency": capture([not r["country_right"] for r in by_queue], cutoffs),
+        "efficiency_by_p_wrong": capture([not r["country_right"] for r in by_p], cutoffs),
+        "queued": {"records": len(queued), "share": (len(queued) / n) if n else None,
+                   "errors_held": (sum(not r["country_right"] for r in queued) / sum(errors)) if sum(errors) else None},
+        "queued_without_reason": sum(1 for r in rows if r["status"] in ("queued", "in_review") and r["reasons"] == 0),
+    }
+    if fam_rows:
+        out["model_calibration"] = calib_metrics([r["p_models"] for r in fam_rows], [int(r["families_right"]) for r in fam_rows], bins)
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def format_markdown(m: dict[str, Any]) -> str:
+    """The review metrics as Markdown (for docs/ACCURACY.md and the simulation report)."""
+    if not m or not m.get("papers"):
+        return "_no records matched the gold papers_"
+    c = m["calibration"]
+    lines = [
+        f"- papers: {m['papers']}; machine country-set errors: {m['country_errors']} ({_pct(m['country_error_rate'])})",
+        f"- calibration of P(country set right): ECE {_num(c.get('ece'))}, Brier {_num(c.get('brier'))}, "
+        f"AUC {_num(c.get('auc'))}, mean predicted {_pct(c.get('mean_p'))} vs observed {_pct(c.get('share_right'))}",
+    ]
+    if "model_calibration" in m:
+        mc = m["model_calibration"]
+        lines.append(f"- calibration of P(model-family set right): ECE {_num(mc.get('ece'))}, "
+                     f"observed {_pct(mc.get('share_right'))} vs mean predicted {_pct(mc.get('mean_p'))}")
+    lines.append(f"- queued for review (excluding audit): {m['queued']['records']} records "
+                 f"({_pct(m['queued']['share'])}), holding {_pct(m['queued']['errors_held'])} of the errors; "
+                 f"queued records without a reason: {m['queued_without_reason']}")
+    lines += ["", "| share of errors in the top … of the queue | " + " | ".join(m["efficiency"]) + " |",
+              "| --- | " + " | ".join("---" for _ in m["efficiency"]) + " |",
+              "| queue order (priority = P(wrong) × impact) | " + " | ".join(_pct(v) for v in m["efficiency"].values()) + " |",
+              "| P(wrong) alone | " + " | ".join(_pct(v) for v in m["efficiency_by_p_wrong"].values()) + " |",
+              "", "| P(right) bin | records | mean predicted | observed right |", "| --- | --- | --- | --- |"]
+    for r in c.get("reliability", []):
+        if r["n"]:
+            lines.append(f"| {r['bin']} | {r['n']} | {_pct(r['mean_p'])} | {_pct(r['observed'])} |")
+    return "\n".join(lines)
+
+
+def print_review_metrics(m: dict[str, Any], console: Any | None = None) -> None:
+    """Print the Markdown through rich (rendered as tables on a terminal)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    (console or Console()).print(Markdown(format_markdown(m)))

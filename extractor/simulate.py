@@ -1,0 +1,303 @@
+"""Simulation mode: measure routing and calibration where the right answer is known.
+
+The review queue can only be judged against truth. This module renders PDFs from a
+paperlists file with the generator (so every PDF comes with its truth record), runs the
+real pipeline on them (ingest, the ``rules`` backend, an ``llm`` backend, reconcile,
+routing), and stands in for two things it cannot have:
+
+* **the LLM**: it answers from the truth with controlled noise: each affiliation, with
+  probability ``noise``, is given a wrong country (half of the cases, drawn from the
+  corpus's own country mix) or dropped (the other half). ``llm_mode="server"`` sends
+  these answers through the real ``llm`` backend and the loopback fake OpenAI server
+  (:mod:`extractor.devtools.fake_openai`); ``"inject"`` stores them directly as ``llm``
+  extractions (the fallback while the backend is not usable); ``"auto"`` picks the server
+  when the backend imports.
+* **the reviewers**: the papers are split in two halves by a seeded hash; the records of
+  the first half are "verified" with the truth through the store's normal human path
+  (audit log ``before`` and all), ``calibrate`` fits on them, and everything is measured on
+  the second half, which nobody reviewed.
+
+Example::
+
+    collabscope simulate --source naacl2024.jsonl --noise 0.10 --n 775 --out /tmp/sim
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import confidence as conf
+from .config import Settings
+from .evaluate_review import format_markdown, load_gold, review_metrics
+from .extract.base import get_backend, run_extract
+from .grounding import locate
+from .ingest import IngestLimits, ingest_paths
+from .queue import route
+from .reconcile import run_reconcile
+from .resolve import get_resolver
+from .schemas import (
+    Affiliation,
+    Author,
+    Document,
+    ExtractionMeta,
+    Method,
+    ModelMention,
+    PaperContent,
+    PaperExtraction,
+    RecordStatus,
+    Role,
+)
+from .store import Store
+
+SIM_MODEL = "simulated-llm"
+
+
+@dataclass
+class SimulationResult:
+    out: Path
+    db: Path
+    papers: int
+    llm_mode: str
+    noise: float
+    noisy_affiliations: int = 0
+    affiliations: int = 0
+    before: dict[str, Any] = field(default_factory=dict)  # all papers, default (prior) model
+    after: dict[str, Any] = field(default_factory=dict)  # measure half, model fitted on the other half
+    calibration: list[dict[str, Any]] = field(default_factory=list)
+    report: Path | None = None
+
+
+# --------------------------------------------------------------------------- the noisy LLM
+
+
+def _rng(seed: int, *parts: Any) -> random.Random:
+    return random.Random(int(hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).hexdigest()[:16], 16))
+
+
+def noisy_answer(truth: dict[str, Any], noise: float, seed: int, pool: list[tuple[str, float]],
+                 family_pool: list[str] | None = None) -> tuple[dict[str, Any], int]:
+    """The truth as an LLM might return it, each affiliation wrong or dropped with P=noise.
+
+    Model mentions get the same rate: each true family is dropped with P=noise, and with
+    P=noise one family from ``family_pool`` the paper does not use is added.
+
+    Returns (answer in PaperExtraction shape, number of affiliations changed). Deterministic
+    in (seed, paper); the wrong country is drawn from ``pool`` (country, weight).
+    """
+    rng = _rng(seed, truth.get("id"), truth.get("source_file"))
+    affs, changed, remap = [], 0, {}
+    for i, a in enumerate(truth.get("affiliations", [])):
+        country = a.get("country")
+        if rng.random() < noise:
+            changed += 1
+            if rng.random() < 0.5:
+                continue  # dropped
+            others = [(c, w) for c, w in pool if c != country]
+            country = rng.choices([c for c, _ in others], [w for _, w in others])[0] if others else country
+        remap[i] = len(affs)
+        affs.append({"id": len(affs), "raw": a["raw"], "institution": a.get("institution"), "country": country})
+    authors = [{"name": au["name"], "affiliation_ids": [remap[i] for i in au.get("affiliations", []) if i in remap],
+                "email": au.get("email")} for au in truth.get("authors", [])]
+    mentions = [{"name": m.get("name") or m["family"], "family": m["family"], "role": m.get("role")}
+                for m in truth.get("model_mentions", []) if rng.random() >= noise]
+    if family_pool and rng.random() < noise:  # a family the paper does not use (e.g. read from a citation)
+        extra = rng.choice(family_pool)
+        if extra not in {m["family"] for m in mentions}:
+            mentions.append({"name": extra, "family": extra, "role": "cited-only"})
+    answer = {"title": truth.get("title"), "authors": authors, "affiliations": affs, "model_mentions": mentions,
+              "self_confidence": round(rng.uniform(0.7, 1.0), 2)}
+    return answer, changed
+
+
+def to_extraction(answer: dict[str, Any], doc: Document) -> PaperExtraction:
+    """What the llm backend stores: the answer normalised with the resolver and grounded."""
+    resolver = get_resolver()
+    text = doc.front.text if doc.front else ""
+    emails = {i: au["email"].split("@", 1)[1] for au in answer["authors"] if au.get("email") and "@" in au["email"]
+              for i in au["affiliation_ids"]}
+    affs = []
+    for a in answer["affiliations"]:
+        res = resolver.resolve(a["raw"], email_domain=emails.get(a["id"]))
+        same = res.country == a["country"]
+        affs.append(Affiliation(
+            id=a["id"], raw=a["raw"], institution=res.institution or a.get("institution"),
+            department=res.department, city=res.city if same else None, country=a["country"], sector=res.sector,
+            institution_method=res.institution_method if res.in_gazetteer else Method.LLM,
+            country_method=res.country_method if same else Method.LLM,
+            evidence=locate(a["raw"], text, bbox_lines=doc.front) if text else None))
+    authors = [Author(name=au["name"], affiliation_ids=au["affiliation_ids"], email=au.get("email"),
+                      evidence=locate(au["name"], text, bbox_lines=doc.front) if text else None)
+               for au in answer["authors"]]
+    mentions = []
+    for m in answer.get("model_mentions", []):
+        role = m.get("role")
+        mentions.append(ModelMention(name=m["name"], family=m["family"],
+                                     role=Role(role) if role in {r.value for r in Role} else None))
+    return PaperExtraction(title=answer.get("title"), authors=authors, affiliations=affs, model_mentions=mentions,
+                           venue=doc.venue, year=doc.year, self_confidence=answer.get("self_confidence"))
+
+
+def country_pool(truths: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    counts = Counter(a["country"] for t in truths for a in t.get("affiliations", []) if a.get("country"))
+    return [(c, float(n)) for c, n in counts.most_common()]
+
+
+def family_pool(truths: list[dict[str, Any]]) -> list[str]:
+    return sorted({m["family"] for t in truths for m in t.get("model_mentions", []) if m.get("family")})
+
+
+def inject_llm(store: Store, truths: dict[str, dict[str, Any]], noise: float, seed: int) -> tuple[int, int]:
+    """Store noisy answers as ``llm`` extractions (the fallback path). Returns (changed, total)."""
+    pool, fams = country_pool(list(truths.values())), family_pool(list(truths.values()))
+    key = f"llm|{SIM_MODEL}|noise={noise}|seed={seed}"
+    changed = total = 0
+    for doc in store.iter_documents():
+        truth = truths.get(doc.source_file)
+        if truth is None:
+            continue
+        answer, n = noisy_answer(truth, noise, seed, pool, fams)
+        changed += n
+        total += len(truth.get("affiliations", []))
+        reasks = 1 if _rng(seed, "reask", doc.source_file).random() < 0.05 else 0
+        meta = ExtractionMeta(backend="llm", model=SIM_MODEL, prompt_name="simulation",
+                              prompt_version=f"noise-{noise}", reasks=reasks)
+        store.save_extraction(doc.sha256, meta, key, to_extraction(answer, doc))
+    return changed, total
+
+
+def run_llm_server(store: Store, settings: Settings, truths: dict[str, dict[str, Any]], noise: float, seed: int) -> tuple[int, int]:
+    """The real ``llm`` backend against the fake server answering with :func:`noisy_answer`."""
+    from .devtools.fake_openai import FakeOpenAI, answer as fake_answer, request_schema, request_text
+
+    pool, fams = country_pool(list(truths.values())), family_pool(list(truths.values()))
+    by_title = {(t.get("title") or "").strip().casefold(): t for t in truths.values()}
+    stats = Counter()
+
+    def responder(request: dict[str, Any]) -> Any:
+        text = request_text(request).casefold()
+        truth = next((t for title, t in by_title.items() if title and title in text), None)
+        if truth is None:
+            return None  # the default responder (a schema instance)
+        ans, n = noisy_answer(truth, noise, seed, pool, fams)
+        stats["changed"] += n
+        stats["total"] += len(truth.get("affiliations", []))
+        schema = request_schema(request) or {}
+        props = set((schema.get("properties") or {}).keys())
+        return fake_answer({k: v for k, v in ans.items() if not props or k in props})
+
+    with FakeOpenAI(responder=responder) as srv:
+        llm_settings = settings.model_copy(update={"base_url": srv.base_url, "api_key": "simulation", "model": SIM_MODEL})
+        run_extract(store, get_backend("llm", llm_settings))
+    return stats["changed"], stats["total"]
+
+
+def llm_backend_usable() -> bool:
+    try:
+        from .extract import base
+
+        return "llm" in base.available_backends()
+    except Exception:  # noqa: BLE001 - a half-written backend must not break the simulation
+        return False
+
+
+# --------------------------------------------------------------------------- simulated reviewers
+
+
+def truth_content(truth: dict[str, Any]) -> PaperContent:
+    affs = [Affiliation(id=i, raw=a["raw"], institution=a.get("institution"), country=a.get("country"),
+                        country_method=Method.HUMAN) for i, a in enumerate(truth.get("affiliations", []))]
+    authors = [Author(name=au["name"], affiliation_ids=list(au.get("affiliations", [])), email=au.get("email"))
+               for au in truth.get("authors", [])]
+    mentions = [ModelMention(name=m.get("name") or m["family"], family=m["family"]) for m in truth.get("model_mentions", [])]
+    return PaperContent(title=truth.get("title"), authors=authors, affiliations=affs, model_mentions=mentions)
+
+
+def in_calibration_half(paper_id: str, seed: int) -> bool:
+    return int(hashlib.sha256(f"half:{seed}:{paper_id}".encode()).hexdigest()[:8], 16) % 2 == 0
+
+
+def verify_with_truth(store: Store, truths: dict[str, dict[str, Any]], paper_ids: set[str], reviewer: str = "simulated") -> int:
+    """Verify these records with the truth through the normal human path (claim, then verify)."""
+    done = 0
+    for record in list(store.iter_records([RecordStatus.MACHINE.value, RecordStatus.QUEUED.value])):
+        if record.paper_id not in paper_ids or record.source_file not in truths:
+            continue
+        content = truth_content(truths[record.source_file])
+        new = record.model_copy(update={**{k: getattr(content, k) for k in ("authors", "affiliations", "model_mentions")},
+                                        "status": RecordStatus.VERIFIED})
+        new.provenance.reviewer = reviewer
+        store.save_record(new, expected_version=record.version, action="verify", actor=reviewer)
+        done += 1
+    return done
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_simulation(source: Path, out: Path, *, n: int | None = None, noise: float = 0.10, seed: int = 0,
+                   layouts: list[str] | None = None, workers: int = 1, llm_mode: str = "auto",
+                   settings: Settings | None = None, fit_half: bool = True) -> SimulationResult:
+    """Render, run the pipeline, review half with the truth, calibrate, measure the other half."""
+    from .devtools.generate import generate_corpus
+
+    settings = settings or Settings()
+    out = Path(out)
+    pdfs = out / "pdfs"
+    truth_path = pdfs / "truth.jsonl"
+    if not truth_path.exists() or (n is not None and sum(1 for _ in truth_path.open()) != n):
+        if pdfs.exists():
+            shutil.rmtree(pdfs)
+        generate_corpus(Path(source), pdfs, n=n, layouts=layouts, seed=seed, workers=workers)
+    gold = load_gold(truth_path)
+    truths = {t["source_file"]: t for t in gold}
+    db = Path(settings.db) if settings.db != Settings().db else out / "sim.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    mode = llm_mode if llm_mode != "auto" else ("server" if llm_backend_usable() else "inject")
+    result = SimulationResult(out=out, db=db, papers=len(gold), llm_mode=mode, noise=noise)
+    settings = settings.model_copy(update={"db": db, "seed": settings.seed})
+    with Store.open(db) as store:
+        ingest_paths(store, [pdfs], limits=IngestLimits(), workers=workers)
+        run_extract(store, get_backend("rules", settings))
+        if mode == "server":
+            result.noisy_affiliations, result.affiliations = run_llm_server(store, settings, truths, noise, seed)
+        else:
+            result.noisy_affiliations, result.affiliations = inject_llm(store, truths, noise, seed)
+        run_reconcile(store, confidence_threshold=settings.confidence_threshold, settings=settings)
+        result.before = review_metrics(store, gold)
+        if fit_half:
+            ids = {r["paper_id"] for r in store.query("SELECT paper_id FROM records")}
+            half_a = {p for p in ids if in_calibration_half(p, seed)}
+            verify_with_truth(store, truths, half_a)
+            results = conf.calibrate(store)
+            result.calibration = [{"target": r.target, "n": r.n, "wrong": r.n - r.positives, "stored": r.stored,
+                                   "message": r.message, "model": r.model.to_json()} for r in results]
+            route(store, settings)
+            result.after = review_metrics(store, gold, paper_ids=ids - half_a)
+    result.report = out / "report.md"
+    result.report.write_text(simulation_markdown(result, source), encoding="utf-8")
+    return result
+
+
+def simulation_markdown(r: SimulationResult, source: Path | str) -> str:
+    lines = [f"# Simulation: {Path(source).name}, {r.papers} PDFs, LLM noise {r.noise:.0%} ({r.llm_mode})", "",
+             f"Affiliations given a wrong country or dropped by the simulated LLM: {r.noisy_affiliations} of "
+             f"{r.affiliations}.", "", "## All papers, default (prior) confidence model", "",
+             format_markdown(r.before)]
+    if r.after:
+        lines += ["", "## Measure half (never reviewed), model fitted on the other half", "", format_markdown(r.after)]
+        for c in r.calibration:
+            lines += ["", f"Calibration `{c['target']}`: {c['message']}."]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(r: SimulationResult) -> str:
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in r.__dict__.items()}
+    return json.dumps(data, indent=1, default=str)
