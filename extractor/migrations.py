@@ -209,6 +209,49 @@ def m004_review_signals(db: Database) -> None:
     db["review_signals"].create_index(["priority"])
     db["review_meta"].create({"key": str, "value": str, "updated_at": str}, pk="key")
 
+
+@migrations(name="m005_review_work")
+def m005_review_work(db: Database) -> None:
+    """Review work in progress: claim leases and the double-review sample.
+
+    ``review_claims`` holds one lease per record a reviewer has open (status in_review),
+    so two reviewers are never served the same record and an abandoned claim expires.
+    ``double_reviews`` holds the records drawn for an independent second review: the
+    first decision when it was drawn, the second (blind) decision when it is made; the
+    pairs give Cohen's kappa. Both are working tables; the audit log stays the record of
+    what happened.
+    """
+    db["review_claims"].create(
+        {
+            "paper_id": str,
+            "reviewer": str,
+            "claimed_at": str,
+            "expires_at": str,  # ISO UTC; a lease past this is released by the next reviewer
+            "status_before": str,  # status to restore when the claim is released
+            "reviewer_before": str,  # provenance.reviewer to restore (the claim sets it to the holder)
+        },
+        pk="paper_id",
+    )
+    db["review_claims"].create_index(["reviewer"])
+    db["double_reviews"].create(
+        {
+            "paper_id": str,
+            "drawn_at": str,
+            "first_reviewer": str,
+            "first_decision": str,  # approve, correct, reject
+            "first_label": str,  # country set "CN,US" or "rejected"
+            "machine": str,  # JSON PaperContent the first reviewer started from
+            "second_reviewer": str,
+            "second_decision": str,
+            "second_label": str,
+            "second_content": str,  # JSON PaperContent the second reviewer submitted
+            "second_at": str,
+        },
+        pk="paper_id",
+    )
+    db["double_reviews"].create_index(["second_at"])
+
+
 @migrations(name="m006_llm_batches")
 def m006_llm_batches(db: Database) -> None:
     """LLM call grouping (call_id, reask) and the OpenAI Batch API jobs, for resume."""

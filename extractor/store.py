@@ -617,3 +617,148 @@ class Store:
             "llm_calls": one("SELECT count(*) FROM llm_calls"),
             "llm_cost_usd": one("SELECT coalesce(sum(cost_usd), 0) FROM llm_calls"),
         }
+
+    # ------------------------------------------------------------------ review work (claims, double review)
+    # Small, additive helpers for extractor.review: the review UI never writes SQL itself.
+
+    def get_claim(self, paper_id: str) -> dict[str, Any] | None:
+        """The lease on a record a reviewer has open, if any."""
+        rows = self.query("SELECT * FROM review_claims WHERE paper_id = ?", [paper_id])
+        return rows[0] if rows else None
+
+    def claims(self, *, reviewer: str | None = None, expired_before: str | None = None) -> list[dict[str, Any]]:
+        """Leases, optionally of one reviewer or only those that expired before an ISO time."""
+        where, params = [], []
+        if reviewer is not None:
+            where.append("reviewer = ?")
+            params.append(reviewer)
+        if expired_before is not None:
+            where.append("expires_at < ?")
+            params.append(expired_before)
+        sql = "SELECT * FROM review_claims" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.query(sql + " ORDER BY claimed_at", params)
+
+    def set_claim(self, paper_id: str, reviewer: str, expires_at: str, status_before: str,
+                  reviewer_before: str | None = None) -> None:
+        """Create or renew a lease (call inside the transaction that changes the record)."""
+        with self.write():
+            self.db.execute(
+                "INSERT OR REPLACE INTO review_claims (paper_id, reviewer, claimed_at, expires_at, status_before, "
+                "reviewer_before) VALUES (?, ?, coalesce((SELECT claimed_at FROM review_claims WHERE paper_id = ? "
+                "AND reviewer = ?), ?), ?, ?, ?)",
+                [paper_id, reviewer, paper_id, reviewer, utcnow(), expires_at, status_before, reviewer_before],
+            )
+
+    def drop_claim(self, paper_id: str) -> None:
+        with self.write():
+            self.db.execute("DELETE FROM review_claims WHERE paper_id = ?", [paper_id])
+
+    def add_double_review(self, row: dict[str, Any]) -> bool:
+        """Draw a record into the double-review sample; False if it was drawn already."""
+        with self.write():
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cur = self.db.execute(f"INSERT OR IGNORE INTO double_reviews ({cols}) VALUES ({marks})", list(row.values()))
+            return cur.rowcount == 1
+
+    def complete_double_review(self, paper_id: str, reviewer: str, decision: str, label: str, content_json: str) -> bool:
+        """Store the second decision once; False when someone else gave it first."""
+        with self.write():
+            cur = self.db.execute(
+                "UPDATE double_reviews SET second_reviewer = ?, second_decision = ?, second_label = ?, "
+                "second_content = ?, second_at = ? WHERE paper_id = ? AND second_at IS NULL AND first_reviewer != ?",
+                [reviewer, decision, label, content_json, utcnow(), paper_id, reviewer],
+            )
+            return cur.rowcount == 1
+
+    def double_reviews(self, *, pending: bool | None = None, exclude_reviewer: str | None = None,
+                       paper_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows of the double-review sample: all, only pending, or only completed ones."""
+        where, params = [], []
+        if paper_id is not None:
+            where.append("paper_id = ?")
+            params.append(paper_id)
+        if pending is True:
+            where.append("second_at IS NULL")
+        elif pending is False:
+            where.append("second_at IS NOT NULL")
+        if exclude_reviewer is not None:
+            where.append("first_reviewer != ?")
+            params.append(exclude_reviewer)
+        sql = "SELECT * FROM double_reviews" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY drawn_at, paper_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.query(sql, params)
+
+    def log_rows(self, *, actor: str | None = None, actions: Iterable[str] | None = None, paper_id: str | None = None,
+                 human_only: bool = False, newest_first: bool = False, limit: int | None = None,
+                 with_content: bool = False) -> list[dict[str, Any]]:
+        """Audit-log rows filtered by who, what and which paper (for undo, throughput, agreement)."""
+        cols = "*" if with_content else (
+            "id, paper_id, action, actor, at, version_before, version_after, status_before, status_after, note")
+        where, params = [], []
+        if actor is not None:
+            where.append("actor = ?")
+            params.append(actor)
+        if actions is not None:
+            actions = list(actions)
+            where.append(f"action IN ({','.join('?' for _ in actions)})")
+            params.extend(actions)
+        if paper_id is not None:
+            where.append("paper_id = ?")
+            params.append(paper_id)
+        if human_only:
+            where.append("actor != 'machine' AND actor NOT LIKE 'system:%'")
+        sql = f"SELECT {cols} FROM reviews" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.query(sql, params)
+
+    def machine_contents(self) -> dict[str, str]:
+        """Per paper a person touched: the content JSON just before the first human action.
+
+        That is the machine's answer the person started from; comparing it with the final
+        record measures machine-vs-human agreement.
+        """
+        rows = self.db.execute(
+            """SELECT paper_id, before FROM reviews WHERE id IN (
+                   SELECT min(id) FROM reviews WHERE actor != 'machine' AND actor NOT LIKE 'system:%'
+                   AND before IS NOT NULL GROUP BY paper_id)"""
+        )
+        return {paper_id: before for paper_id, before in rows}
+
+    def record_facets(self) -> dict[str, Any]:
+        """Distinct venues, years, statuses, reason codes and countries of the records, with
+        counts, plus the people in the log: the options of the review queue's filters."""
+        venues: dict[str, int] = {}
+        years: dict[int, int] = {}
+        statuses: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        for venue, year, status, reason_s, country_s in self.db.execute(
+            "SELECT venue, year, status, reasons, countries FROM records"
+        ):
+            if venue:
+                venues[venue] = venues.get(venue, 0) + 1
+            if year:
+                years[year] = years.get(year, 0) + 1
+            statuses[status] = statuses.get(status, 0) + 1
+            for code in (reason_s or "").strip(",").split(","):
+                if code:
+                    reasons[code] = reasons.get(code, 0) + 1
+            for code in (country_s or "").strip(",").split(","):
+                if code:
+                    countries[code] = countries.get(code, 0) + 1
+        reviewers = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT actor FROM reviews WHERE actor != 'machine' AND actor NOT LIKE 'system:%' ORDER BY actor")]
+        return {"venues": venues, "years": years, "statuses": statuses, "reasons": reasons,
+                "countries": countries, "reviewers": reviewers}
+
+    def drop_double_review(self, paper_id: str) -> None:
+        """Withdraw a record from the double-review sample while its second review is pending
+        (its first decision was undone)."""
+        with self.write():
+            self.db.execute("DELETE FROM double_reviews WHERE paper_id = ? AND second_at IS NULL", [paper_id])

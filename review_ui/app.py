@@ -1,7 +1,9 @@
 """The collabscope review UI (Streamlit): a router over page files.
 
 Launched by ``collabscope review``, which passes the database path in COLLABSCOPE_DB.
-Pages call library functions only (extractor.store / queue / aggregate), never SQL.
+Every page is behind the same gate (authentication when configured, and a reviewer name
+for the audit log); pages call library functions only (extractor.review / queue /
+review_stats / aggregate / store), never SQL.
 """
 
 from __future__ import annotations
@@ -10,8 +12,24 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).parent / "pages"
+from review_ui import auth, common
+
+PAGES = Path(__file__).parent / "views"  # not "pages/": Streamlit would auto-serve those, bypassing the gate
 
 st.set_page_config(page_title="collabscope review", layout="wide")
-nav = st.navigation([st.Page(str(PAGES / "overview.py"), title="Overview", default=True)])
+who = auth.require_reviewer()
+nav = st.navigation([
+    st.Page(str(PAGES / "queue.py"), title="Queue", url_path="queue", default=True),
+    st.Page(str(PAGES / "record.py"), title="Record", url_path="record"),
+    st.Page(str(PAGES / "dashboard.py"), title="Dashboard", url_path="dashboard"),
+    st.Page(str(PAGES / "overview.py"), title="Database", url_path="database"),
+])
+with st.sidebar:
+    st.caption("Reviewing as")
+    common.show_text(who, limit=80)
+    if auth.access_mode() != "oidc" and st.button("Change reviewer", key="change_reviewer"):
+        st.session_state.pop("reviewer", None)
+        st.rerun()
+    if auth.access_mode() == "oidc":
+        st.button("Log out", key="logout", on_click=st.logout)
 nav.run()

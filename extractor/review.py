@@ -1,0 +1,686 @@
+"""Review actions: what a person can do to a record, as library functions.
+
+This is the "review" step of the data flow, below the Streamlit UI (which only calls
+these functions) and above the store (which does the writing). Every action goes through
+:meth:`Store.save_record` with the version the reviewer saw, so the audit log row (who,
+when, before, after) is written in the same transaction as the change, and a stale edit
+raises :class:`~extractor.errors.ConflictError` instead of overwriting someone else's work.
+
+- **claim / release**: a reviewer who is served a queued record *claims* it (status
+  ``in_review`` plus a lease in ``review_claims``), so two reviewers are never served the
+  same record; a lease left open by a closed browser tab expires and the record returns
+  to the queue.
+- **approve / correct / reject / skip / flag**: the decisions. Approve and correct end
+  in ``verified``, reject in ``rejected``; skip and flag hand the record back to the
+  queue (flag with a ``second_opinion`` reason so someone else looks at it).
+- **undo_last**: reverts a reviewer's most recent change, as a new logged change (the
+  log is append-only), refusing if someone changed the record since.
+- **double review**: a chosen fraction of first decisions is drawn (deterministically,
+  by paper id) for a blind second review by someone else; the pairs give Cohen's kappa
+  (see :mod:`extractor.review_stats`).
+
+Floor 3: imports the store, schemas and (when present) the queue; never streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import CollabscopeError, ConflictError, NotFoundError
+from .schemas import Method, PaperContent, PaperRecord, RecordStatus, ReviewReason
+from .store import Store, utcnow
+
+try:  # the queue (routing, priority order, audit sample) is its own module
+    from . import queue as _queue
+except ImportError:  # pragma: no cover - only while the queue module does not exist yet
+    _queue = None  # type: ignore[assignment]
+
+#: How long a claim lasts without activity before the record returns to the queue.
+LEASE_SECONDS = 15 * 60
+#: Share of first decisions drawn for a blind second review (override per call).
+DOUBLE_REVIEW_FRACTION = 0.10
+DOUBLE_REVIEW_SEED = "collabscope-double-review"
+#: Actor name for changes the system makes on nobody's behalf (expired leases).
+SYSTEM_LEASE = "system:lease"
+
+#: Why a record can be rejected; the key goes into the log note and the provenance.
+REJECT_REASONS = {
+    "not_a_paper": "not a research paper (front matter, erratum, slides, ...)",
+    "out_of_scope": "not in scope for this dataset",
+    "duplicate": "duplicate of another record",
+    "unreadable": "the PDF cannot be read well enough to decide",
+}
+DECISIONS = ("approve", "correct", "reject")
+#: Log actions a reviewer can undo (each changed the record's version).
+UNDOABLE = ("approve", "correct", "reject", "flag", "skip", "undo")
+
+
+class ReviewError(CollabscopeError):
+    """A review action that cannot be done as asked (bad input, wrong state)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds")
+
+
+def _check_version(record: PaperRecord, expected_version: int) -> None:
+    if record.version != expected_version:
+        raise ConflictError(record.paper_id, expected_version, record.version)
+
+
+def _check_reviewer(reviewer: str) -> str:
+    name = (reviewer or "").strip()
+    if not name:
+        raise ReviewError("a reviewer name is required for every review action")
+    if name == "machine" or name.startswith("system:"):
+        raise ReviewError(f"{name!r} is reserved for the machine; choose another reviewer name")
+    return name
+
+
+def _decided(record: PaperRecord, status: RecordStatus, reviewer: str, **provenance: Any) -> PaperRecord:
+    """The record with a new status and the reviewer stamped into its provenance."""
+    prov = record.provenance.model_copy(update={"reviewer": reviewer, "reviewed_at": utcnow(), **provenance})
+    return record.model_copy(update={"status": status, "provenance": prov})
+
+
+def _with_holder(record: PaperRecord, status: RecordStatus, holder: str | None) -> PaperRecord:
+    """The record in a new status with ``provenance.reviewer`` naming who holds it (the
+    queue's convention: an in_review record's reviewer is the person reviewing it)."""
+    prov = record.provenance.model_copy(update={"reviewer": holder})
+    return record.model_copy(update={"status": status, "provenance": prov})
+
+
+def country_label(content: PaperContent | None, decision: str) -> str:
+    """A record's outcome as one category: its country set ("CN,US"), or "rejected"."""
+    if decision == "reject" or content is None:
+        return "rejected"
+    return ",".join(content.countries()) or "-"
+
+
+def in_sample(paper_id: str, fraction: float, seed: str = DOUBLE_REVIEW_SEED) -> bool:
+    """Deterministic uniform draw: the same paper is always in or out for a given seed."""
+    if fraction <= 0:
+        return False
+    digest = hashlib.sha256(f"{seed}:{paper_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def machine_content(store: Store, paper_id: str) -> PaperContent | None:
+    """What the machine said before any person touched the record (from the log)."""
+    rows = store.log_rows(paper_id=paper_id, human_only=True, with_content=True, limit=1)
+    if rows and rows[0]["before"]:
+        return PaperContent.model_validate_json(rows[0]["before"])
+    return None
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def expire_claims(store: Store, now: datetime | None = None) -> list[str]:
+    """Hand records whose lease ran out back to the queue; returns their paper ids."""
+    now = now or _now()
+    released = []
+    for row in store.claims(expired_before=_iso(now)):
+        with store.write():
+            fresh = store.get_claim(row["paper_id"])
+            if not fresh or fresh["expires_at"] >= _iso(now):
+                continue  # renewed or released meanwhile
+            record = store.get_record(row["paper_id"])
+            if record.status == RecordStatus.IN_REVIEW:
+                store.save_record(
+                    _with_holder(record, RecordStatus(fresh["status_before"] or "queued"), fresh["reviewer_before"]),
+                    expected_version=record.version, action="release", actor=SYSTEM_LEASE,
+                    note=f"lease of {fresh['reviewer']} expired",
+                )
+            store.drop_claim(row["paper_id"])
+            released.append(row["paper_id"])
+    return released
+
+
+def claim(store: Store, paper_id: str, reviewer: str, *, lease_seconds: int = LEASE_SECONDS,
+          now: datetime | None = None) -> PaperRecord | None:
+    """Take a queued record for review (status ``in_review`` with a lease).
+
+    Returns the record (renewing the lease when the reviewer holds it already), the record
+    unchanged when it is not waiting for review (verified, rejected, machine, failed:
+    nothing to claim, editing is still version-checked), or None when another reviewer
+    holds a live lease on it.
+    """
+    reviewer = _check_reviewer(reviewer)
+    now = now or _now()
+    expires = _iso(now + timedelta(seconds=lease_seconds))
+    with store.write():
+        record = store.get_record(paper_id)
+        held = store.get_claim(paper_id)
+        if held and held["reviewer"] != reviewer and held["expires_at"] >= _iso(now):
+            return None
+        if held and held["reviewer"] == reviewer and record.status == RecordStatus.IN_REVIEW:
+            store.set_claim(paper_id, reviewer, expires, held["status_before"], held["reviewer_before"])
+            return record
+        if record.status == RecordStatus.IN_REVIEW and not held and record.provenance.reviewer == reviewer:
+            # claimed through the queue module (no lease yet): add the lease
+            store.set_claim(paper_id, reviewer, expires, RecordStatus.QUEUED.value, None)
+            return record
+        if record.status not in (RecordStatus.QUEUED, RecordStatus.IN_REVIEW):
+            return record
+        if held:
+            before, reviewer_before = held["status_before"] or RecordStatus.QUEUED.value, held["reviewer_before"]
+        elif record.status == RecordStatus.IN_REVIEW:  # held elsewhere without a lease: take over
+            before, reviewer_before = RecordStatus.QUEUED.value, None
+        else:
+            before, reviewer_before = record.status.value, record.provenance.reviewer
+        new = store.save_record(
+            _with_holder(record, RecordStatus.IN_REVIEW, reviewer),
+            expected_version=record.version, action="claim", actor=reviewer,
+            note=f"lease until {expires}" + (f", taken over from {held['reviewer']}" if held else ""),
+        )
+        store.drop_claim(paper_id)
+        store.set_claim(paper_id, reviewer, expires, before, reviewer_before)
+        return new
+
+
+def claim_holder(store: Store, paper_id: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """The live lease on a record (reviewer, claimed_at, expires_at), if any."""
+    held = store.get_claim(paper_id)
+    if held and held["expires_at"] >= _iso(now or _now()):
+        return held
+    return None
+
+
+def _released(store: Store, record: PaperRecord, status: RecordStatus | None = None) -> PaperRecord:
+    """The record as it was before it was claimed (status and holder), or with ``status``."""
+    held = store.get_claim(record.paper_id) or {}
+    if record.status == RecordStatus.IN_REVIEW:
+        restored = RecordStatus(held.get("status_before") or RecordStatus.QUEUED.value)
+        return _with_holder(record, status or restored, held.get("reviewer_before"))
+    return record.model_copy(update={"status": status}) if status else record
+
+
+def release(store: Store, paper_id: str, reviewer: str, *, action: str = "release",
+            expected_version: int | None = None, note: str | None = None) -> PaperRecord:
+    """Give a claimed record back to the queue (status as before the claim)."""
+    reviewer = _check_reviewer(reviewer)
+    with store.write():
+        record = store.get_record(paper_id)
+        if expected_version is not None:
+            _check_version(record, expected_version)
+        if record.status != RecordStatus.IN_REVIEW:
+            store.log_event(paper_id, action, reviewer, note=note)
+            return record
+        new = store.save_record(_released(store, record), expected_version=record.version, action=action,
+                                actor=reviewer, note=note)
+        store.drop_claim(paper_id)
+        return new
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _after_decision(store: Store, before: PaperRecord, new: PaperRecord, reviewer: str, decision: str,
+                    double_fraction: float) -> None:
+    """Drop the lease and maybe draw the record for a blind second review."""
+    store.drop_claim(new.paper_id)
+    if not in_sample(new.paper_id, double_fraction):
+        return
+    machine = machine_content(store, new.paper_id) or before.content()
+    store.add_double_review({
+        "paper_id": new.paper_id,
+        "drawn_at": utcnow(),
+        "first_reviewer": reviewer,
+        "first_decision": decision,
+        "first_label": country_label(new.content(), decision),
+        "machine": machine.model_dump_json(exclude_none=True),
+    })
+
+
+def approve(store: Store, paper_id: str, reviewer: str, *, expected_version: int, note: str | None = None,
+            double_fraction: float = DOUBLE_REVIEW_FRACTION) -> PaperRecord:
+    """The record is right as it is: status ``verified``, content unchanged."""
+    reviewer = _check_reviewer(reviewer)
+    with store.write():
+        record = store.get_record(paper_id)
+        _check_version(record, expected_version)
+        new = store.save_record(_decided(record, RecordStatus.VERIFIED, reviewer),
+                                expected_version=expected_version, action="approve", actor=reviewer, note=note)
+        _after_decision(store, record, new, reviewer, "approve", double_fraction)
+        return new
+
+
+def _mark_human(old: PaperContent, content: PaperContent) -> PaperContent:
+    """Mark values a person changed as decided by a human (confidence and export read it)."""
+    old_affs = {a.id: a for a in old.affiliations}
+    affs = []
+    for aff in content.affiliations:
+        prev = old_affs.get(aff.id)
+        update: dict[str, Any] = {}
+        if prev is None or prev.country != aff.country:
+            update["country_method"] = Method.HUMAN
+        if prev is None or prev.institution != aff.institution:
+            update["institution_method"] = Method.HUMAN
+            update["institution_score"] = None
+        affs.append(aff.model_copy(update=update) if update else aff)
+    return content.model_copy(update={"affiliations": affs})
+
+
+def content_changes(before: PaperContent, after: PaperContent) -> list[str]:
+    """Human-readable differences between two versions of a record's content."""
+    out: list[str] = []
+    if (before.title or "") != (after.title or ""):
+        out.append(f"title: {before.title!r} -> {after.title!r}")
+    b_names = [a.name for a in before.authors]
+    a_names = [a.name for a in after.authors]
+    if b_names != a_names:
+        out.append(f"authors: {b_names} -> {a_names}")
+    else:
+        for b, a in zip(before.authors, after.authors, strict=True):
+            if b.affiliation_ids != a.affiliation_ids:
+                out.append(f"author {a.name!r} affiliations: {b.affiliation_ids} -> {a.affiliation_ids}")
+    b_affs = {x.id: x for x in before.affiliations}
+    a_affs = {x.id: x for x in after.affiliations}
+    for aid in sorted(set(b_affs) | set(a_affs)):
+        b, a = b_affs.get(aid), a_affs.get(aid)
+        if b is None:
+            out.append(f"affiliation {aid} added: {a.raw!r} ({a.country or '?'})")  # type: ignore[union-attr]
+        elif a is None:
+            out.append(f"affiliation {aid} removed: {b.raw!r}")
+        else:
+            for name in ("raw", "institution", "country", "sector", "department", "city"):
+                if getattr(b, name) != getattr(a, name):
+                    out.append(f"affiliation {aid} {name}: {getattr(b, name)!r} -> {getattr(a, name)!r}")
+    b_models = [(m.family, m.role) for m in before.model_mentions]
+    a_models = [(m.family, m.role) for m in after.model_mentions]
+    if b_models != a_models or [m.name for m in before.model_mentions] != [m.name for m in after.model_mentions]:
+        fmt = lambda ms: [f"{m.name}/{m.family}/{m.role.value if m.role else '-'}" for m in ms]  # noqa: E731
+        out.append(f"model mentions: {fmt(before.model_mentions)} -> {fmt(after.model_mentions)}")
+    return out
+
+
+def correct(store: Store, paper_id: str, content: PaperContent, reviewer: str, *, expected_version: int,
+            note: str | None = None, double_fraction: float = DOUBLE_REVIEW_FRACTION) -> PaperRecord:
+    """Save a reviewer's corrected content: status ``verified``, changed values marked human.
+
+    Content equal to the stored one is an approval (logged as such).
+    """
+    reviewer = _check_reviewer(reviewer)
+    content = PaperContent.model_validate(content.model_dump())  # re-run the cross-field checks
+    with store.write():
+        record = store.get_record(paper_id)
+        _check_version(record, expected_version)
+        old = record.content()
+        changes = content_changes(old, content)
+        if not changes:
+            return approve(store, paper_id, reviewer, expected_version=expected_version, note=note,
+                           double_fraction=double_fraction)
+        content = _mark_human(old, content)
+        edited = record.model_copy(update={
+            "title": content.title, "title_evidence": content.title_evidence, "authors": content.authors,
+            "affiliations": content.affiliations, "model_mentions": content.model_mentions,
+        })
+        new = store.save_record(_decided(edited, RecordStatus.VERIFIED, reviewer), expected_version=expected_version,
+                                action="correct", actor=reviewer, note=note or "; ".join(changes)[:2000])
+        _after_decision(store, record, new, reviewer, "correct", double_fraction)
+        return new
+
+
+def set_country(content: PaperContent, affiliation_id: int, country: str | None) -> PaperContent:
+    """A copy of the content with one affiliation's country changed (the quick fix)."""
+    affs = []
+    found = False
+    for aff in content.affiliations:
+        if aff.id == affiliation_id:
+            found = True
+            aff = aff.model_copy(update={"country": country})
+            aff = type(aff).model_validate(aff.model_dump())  # validate the code
+        affs.append(aff)
+    if not found:
+        raise ReviewError(f"no affiliation {affiliation_id} in this record")
+    return content.model_copy(update={"affiliations": affs})
+
+
+def reject(store: Store, paper_id: str, reviewer: str, *, expected_version: int, reason: str = "not_a_paper",
+           note: str | None = None, double_fraction: float = DOUBLE_REVIEW_FRACTION) -> PaperRecord:
+    """Not a paper, or not in scope: status ``rejected`` (kept, exported as rejected)."""
+    reviewer = _check_reviewer(reviewer)
+    if reason not in REJECT_REASONS:
+        raise ReviewError(f"unknown reject reason {reason!r}; use one of {', '.join(REJECT_REASONS)}")
+    with store.write():
+        record = store.get_record(paper_id)
+        _check_version(record, expected_version)
+        new = store.save_record(_decided(record, RecordStatus.REJECTED, reviewer, rejected_because=reason),
+                                expected_version=expected_version, action="reject", actor=reviewer,
+                                note=reason + (f": {note}" if note else ""))
+        _after_decision(store, record, new, reviewer, "reject", double_fraction)
+        return new
+
+
+def skip(store: Store, paper_id: str, reviewer: str, *, expected_version: int | None = None) -> PaperRecord:
+    """Not now: a claimed record goes back to the queue for others; otherwise only logged."""
+    return release(store, paper_id, reviewer, action="skip", expected_version=expected_version)
+
+
+def flag(store: Store, paper_id: str, reviewer: str, *, expected_version: int, note: str | None = None) -> PaperRecord:
+    """Ask for a second opinion: back to the queue with a ``second_opinion`` reason."""
+    reviewer = _check_reviewer(reviewer)
+    with store.write():
+        record = store.get_record(paper_id)
+        _check_version(record, expected_version)
+        reason = ReviewReason(code="second_opinion",
+                              message=f"{reviewer} asks for a second opinion" + (f": {note}" if note else ""),
+                              detail={"by": reviewer, "at": utcnow()})
+        released = _released(store, record, RecordStatus.QUEUED)
+        new = store.save_record(
+            released.model_copy(update={"review_reasons": [*record.review_reasons, reason]}),
+            expected_version=expected_version, action="flag", actor=reviewer, note=note,
+        )
+        store.drop_claim(paper_id)
+        return new
+
+
+# --------------------------------------------------------------------------- undo
+
+_UNDO_NOTE = re.compile(r"^undo #(\d+)")
+
+
+def last_undoable(store: Store, reviewer: str, *, paper_id: str | None = None) -> dict[str, Any] | None:
+    """The reviewer's most recent change that has not been undone yet (with its content)."""
+    undone: set[int] = set()
+    for row in store.log_rows(actor=reviewer, actions=UNDOABLE, paper_id=paper_id, newest_first=True,
+                              with_content=True, limit=200):
+        if row["action"] == "undo":
+            m = _UNDO_NOTE.match(row["note"] or "")
+            if m:
+                undone.add(int(m.group(1)))
+            continue
+        if row["id"] in undone or row["version_after"] == row["version_before"]:
+            continue
+        return row
+    return None
+
+
+def undo_last(store: Store, reviewer: str, *, paper_id: str | None = None,
+              lease_seconds: int = LEASE_SECONDS) -> PaperRecord:
+    """Revert the reviewer's last change (optionally on one paper) as a new logged change.
+
+    Raises :class:`ConflictError` when the record changed since that action (someone
+    else's later work is never undone), :class:`ReviewError` when there is nothing to undo.
+    """
+    reviewer = _check_reviewer(reviewer)
+    with store.write():
+        row = last_undoable(store, reviewer, paper_id=paper_id)
+        if row is None:
+            raise ReviewError(f"nothing of {reviewer}'s to undo" + (f" on record {paper_id}" if paper_id else ""))
+        record = store.get_record(row["paper_id"])
+        _check_version(record, row["version_after"])
+        before = PaperContent.model_validate_json(row["before"]) if row["before"] else record.content()
+        status = RecordStatus(row["status_before"]) if row["status_before"] else record.status
+        prov = record.provenance.model_dump()
+        prov.pop("rejected_because", None)
+        if status == RecordStatus.IN_REVIEW:
+            prov.update(reviewer=reviewer)
+        elif status in (RecordStatus.VERIFIED, RecordStatus.REJECTED):
+            earlier = [r for r in store.log_rows(paper_id=record.paper_id)
+                       if r["id"] < row["id"] and r["version_after"] == row["version_before"]]
+            if earlier:
+                prov.update(reviewer=earlier[-1]["actor"], reviewed_at=earlier[-1]["at"])
+        else:
+            prov.update(reviewer=None, reviewed_at=None)
+        provenance = type(record.provenance).model_validate(prov)
+        reasons = record.review_reasons
+        if row["action"] == "flag":
+            mine = [i for i, r in enumerate(reasons) if r.code == "second_opinion" and r.detail.get("by") == reviewer]
+            if mine:
+                reasons = [r for i, r in enumerate(reasons) if i != mine[-1]]
+        restored = record.model_copy(update={
+            "title": before.title, "title_evidence": before.title_evidence, "authors": before.authors,
+            "affiliations": before.affiliations, "model_mentions": before.model_mentions,
+            "status": status, "provenance": provenance, "review_reasons": reasons,
+        })
+        new = store.save_record(restored, expected_version=record.version, action="undo", actor=reviewer,
+                                note=f"undo #{row['id']} ({row['action']})")
+        store.drop_double_review(new.paper_id)
+        if status == RecordStatus.IN_REVIEW:
+            store.drop_claim(new.paper_id)
+            store.set_claim(new.paper_id, reviewer, _iso(_now() + timedelta(seconds=lease_seconds)),
+                            RecordStatus.QUEUED.value)
+        else:
+            store.drop_claim(new.paper_id)
+        return new
+
+
+# --------------------------------------------------------------------------- serving
+
+
+@dataclass
+class Filters:
+    """Queue filters, used only when :mod:`extractor.queue` is not available."""
+
+    venue: str | None = None
+    reason: str | None = None
+    country: str | None = None
+    reviewer: str | None = None
+
+
+def make_filters(**values: str | None) -> Any:
+    """Queue filters in the queue module's own type (None when nothing is filtered)."""
+    values = {k: (v or None) for k, v in values.items()}
+    if not any(values.values()):
+        return None
+    cls = getattr(_queue, "QueueFilter", None) or Filters
+    return cls(**values)
+
+
+def _matches(record: PaperRecord, filters: Any) -> bool:
+    if filters is None:
+        return True
+    if filters.venue and record.venue != filters.venue:
+        return False
+    if filters.reason and filters.reason not in {r.code for r in record.review_reasons}:
+        return False
+    if filters.country and filters.country not in record.countries():
+        return False
+    return True
+
+
+def _queue_next(store: Store, reviewer: str, filters: Any, audit: bool, skip_ids: Iterable[str]) -> PaperRecord | None:
+    if _queue is not None and hasattr(_queue, "next_record"):
+        return _queue.next_record(store, reviewer, filters=filters, audit=audit, skip_ids=tuple(skip_ids))
+    skip = set(skip_ids)  # fallback: priority order straight from the store
+    for record in store.iter_records([RecordStatus.QUEUED.value], order="priority"):
+        if record.paper_id not in skip and record.audit == audit and _matches(record, filters):
+            return record
+    return None
+
+
+def serve_next(store: Store, reviewer: str, *, filters: Any = None, audit: bool = False,
+               skip_ids: Iterable[str] = (), lease_seconds: int = LEASE_SECONDS) -> PaperRecord | None:
+    """The next record this reviewer should see, claimed for them; None when none is left.
+
+    A record the reviewer already holds comes first (a reload does not lose their place);
+    then the queue's next record by priority (or the audit sample), skipping ids the
+    session has passed over and records someone else claimed a moment earlier.
+    """
+    reviewer = _check_reviewer(reviewer)
+    expire_claims(store)
+    skip = set(skip_ids)
+    for held in store.claims(reviewer=reviewer):
+        if held["paper_id"] in skip:
+            continue
+        record = store.get_record(held["paper_id"])
+        if record.status == RecordStatus.IN_REVIEW and record.audit == audit and _matches(record, filters):
+            return claim(store, record.paper_id, reviewer, lease_seconds=lease_seconds)
+    for _ in range(20):
+        record = _queue_next(store, reviewer, filters, audit, skip)
+        if record is None:
+            return None
+        got = claim(store, record.paper_id, reviewer, lease_seconds=lease_seconds)
+        if got is not None and got.status == RecordStatus.IN_REVIEW:
+            return got
+        skip.add(record.paper_id)
+    return None
+
+
+def open_record(store: Store, paper_id: str, reviewer: str, *, lease_seconds: int = LEASE_SECONDS) -> PaperRecord:
+    """Open one record by id (a deep link): claim it if it waits for review and is free."""
+    try:
+        got = claim(store, paper_id, reviewer, lease_seconds=lease_seconds)
+    except ConflictError:
+        got = None
+    return got if got is not None else store.get_record(paper_id)
+
+
+# --------------------------------------------------------------------------- double review
+
+
+@dataclass
+class SecondReviewTask:
+    """A record drawn for a blind second review: the machine's content, not the first decision."""
+
+    paper_id: str
+    record: PaperRecord  # the current record (for the page, evidence, document)
+    machine: PaperContent  # what the second reviewer starts from
+    first_reviewer: str
+    drawn_at: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _task(store: Store, row: dict[str, Any]) -> SecondReviewTask | None:
+    try:
+        record = store.get_record(row["paper_id"])
+    except NotFoundError:
+        return None
+    machine = PaperContent.model_validate_json(row["machine"]) if row["machine"] else record.content()
+    return SecondReviewTask(row["paper_id"], record, machine, row["first_reviewer"], row["drawn_at"])
+
+
+def next_second_review(store: Store, reviewer: str, *, skip_ids: Iterable[str] = ()) -> SecondReviewTask | None:
+    """A pending double-review item first decided by someone else, or None."""
+    reviewer = _check_reviewer(reviewer)
+    skip = set(skip_ids)
+    for row in store.double_reviews(pending=True, exclude_reviewer=reviewer, limit=len(skip) + 5):
+        if row["paper_id"] not in skip:
+            task = _task(store, row)
+            if task is not None:
+                return task
+    return None
+
+
+def second_review_task(store: Store, paper_id: str, reviewer: str) -> SecondReviewTask | None:
+    """The pending second review of one record, if this reviewer may do it."""
+    rows = store.double_reviews(pending=True, exclude_reviewer=reviewer, paper_id=paper_id)
+    return _task(store, rows[0]) if rows else None
+
+
+def submit_second_review(store: Store, paper_id: str, reviewer: str, decision: str,
+                         content: PaperContent | None = None) -> dict[str, Any]:
+    """Record the blind second decision; a disagreement sends the record back for adjudication.
+
+    Returns ``{"agree": bool, "first": label, "second": label}``. The record itself is not
+    changed on agreement; on disagreement it is queued with a ``reviewers_disagree`` reason.
+    """
+    reviewer = _check_reviewer(reviewer)
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
+    with store.write():
+        rows = store.double_reviews(paper_id=paper_id)
+        if not rows:
+            raise ReviewError(f"record {paper_id} is not in the double-review sample")
+        row = rows[0]
+        if row["first_reviewer"] == reviewer:
+            raise ReviewError("the second review must be done by someone other than the first reviewer")
+        if decision == "approve" or content is None:
+            content = PaperContent.model_validate_json(row["machine"]) if row["machine"] else None
+        label = country_label(content, decision)
+        content_json = content.model_dump_json(exclude_none=True) if content is not None else None
+        if not store.complete_double_review(paper_id, reviewer, decision, label, content_json or ""):
+            raise ReviewError(f"record {paper_id} already has its second review")
+        agree = label == row["first_label"]
+        store.log_event(paper_id, "second_review", reviewer,
+                        note=f"{decision}: {label} (first {row['first_reviewer']}: {row['first_label']}; "
+                             f"{'agree' if agree else 'disagree'})")
+        if not agree:
+            record = store.get_record(paper_id)
+            reason = ReviewReason(
+                code="reviewers_disagree",
+                message=f"{row['first_reviewer']} decided {row['first_label']}, {reviewer} decided {label}",
+                detail={"first": row["first_label"], "second": label},
+            )
+            store.save_record(
+                record.model_copy(update={"status": RecordStatus.QUEUED,
+                                          "review_reasons": [*record.review_reasons, reason]}),
+                expected_version=record.version, action="flag", actor=reviewer,
+                note="double review disagrees; needs adjudication",
+            )
+        return {"agree": agree, "first": row["first_label"], "second": label}
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+_AFF_FIELDS = ("raw", "institution", "department", "city", "country", "sector",
+               "institution_method", "institution_score", "country_method", "evidence")
+
+
+def rebase_edits(base: PaperContent, mine: PaperContent, theirs: PaperContent) -> tuple[PaperContent, list[str]]:
+    """Re-apply a reviewer's edits (``base`` -> ``mine``) onto a newer version (``theirs``).
+
+    Used after a refused save: the fresh record is shown and the reviewer can carry their
+    edits over without retyping and without silently undoing the other person's changes
+    to fields they did not touch. Returns the merged content and the fields both people
+    changed differently (there, the reviewer's value is taken; the list is shown).
+    """
+    b, m, t = base.model_dump(), mine.model_dump(), theirs.model_dump()
+    out = t
+    conflicts: list[str] = []
+
+    def take(name: str, bv: Any, mv: Any, tv: Any) -> Any:
+        if mv == bv:
+            return tv
+        if tv != bv and tv != mv:
+            conflicts.append(name)
+        return mv
+
+    out["title"] = take("title", b["title"], m["title"], t["title"])
+    if out["title"] == m["title"]:
+        out["title_evidence"] = m["title_evidence"]
+    b_aff = {a["id"]: a for a in b["affiliations"]}
+    m_aff = {a["id"]: a for a in m["affiliations"]}
+    t_aff = {a["id"]: a for a in t["affiliations"]}
+    remap: dict[int, int] = {}
+    merged = []
+    for aid, ta in t_aff.items():
+        if aid in b_aff and aid not in m_aff:  # I removed it
+            if ta != b_aff[aid]:
+                conflicts.append(f"affiliation {aid} (removed by you, changed by them)")
+            continue
+        if aid in b_aff and aid in m_aff:
+            ta = dict(ta)
+            for f in _AFF_FIELDS:
+                ta[f] = take(f"affiliation {aid} {f}", b_aff[aid].get(f), m_aff[aid].get(f), ta.get(f))
+        merged.append(ta)
+    next_id = max([a["id"] for a in merged] + [a["id"] for a in m["affiliations"]] + [-1]) + 1
+    for aid, ma in m_aff.items():
+        if aid in b_aff:
+            continue  # existing: handled above (or removed by them: their removal stands)
+        if aid in t_aff:  # we both added an affiliation with this id
+            remap[aid] = next_id
+            next_id += 1
+        merged.append({**ma, "id": remap.get(aid, aid)})
+    out["affiliations"] = merged
+    my_authors = [{**a, "affiliation_ids": [remap.get(i, i) for i in a["affiliation_ids"]]} for a in m["authors"]]
+    out["authors"] = take("authors", b["authors"], my_authors if remap else m["authors"], t["authors"])
+    known = {a["id"] for a in merged}
+    out["authors"] = [{**a, "affiliation_ids": [i for i in a["affiliation_ids"] if i in known]} for a in out["authors"]]
+    out["model_mentions"] = take("model mentions", b["model_mentions"], m["model_mentions"], t["model_mentions"])
+    return PaperContent.model_validate(out), conflicts
