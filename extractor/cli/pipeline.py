@@ -40,6 +40,10 @@ BackendOpt = Annotated[
 MaxMbOpt = Annotated[float | None, typer.Option("--max-file-mb", help="Skip files larger than this (default 50).")]
 MaxPagesOpt = Annotated[int | None, typer.Option("--max-pages", help="Skip PDFs with more pages (default 200).")]
 TimeoutOpt = Annotated[float | None, typer.Option("--parse-timeout", help="Seconds allowed to parse one file (default 60).")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="local: parser processes on this machine; dask: the workers of a "
+                                        "Dask cluster parse, this process writes (pip install 'collabscope[scale]').")]
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
+                                                  "(implies --engine dask; default: a local cluster of --workers processes).")]
 
 
 def _limits(s: Settings) -> IngestLimits:
@@ -48,7 +52,13 @@ def _limits(s: Settings) -> IngestLimits:
 
 
 def do_ingest(store: Store, settings: Settings, paths: list[Path], venue: str | None, year: int | None,
-              run_id: int | None, quiet: bool) -> IngestSummary:
+              run_id: int | None, quiet: bool, engine: str = "local", scheduler: str | None = None) -> IngestSummary:
+    if scheduler or engine == "dask":
+        from ..distributed import ingest_paths_dask  # local: Dask is optional and slow to import
+
+        with progress("ingest (dask)", quiet) as (total, advance):
+            return ingest_paths_dask(store, paths, scheduler=scheduler, limits=_limits(settings), workers=settings.workers,
+                                     venue=venue, year=year, run_id=run_id, on_total=total, on_progress=advance)
     with progress("ingest", quiet) as (total, advance):
         return ingest_paths(store, paths, limits=_limits(settings), workers=settings.workers, venue=venue,
                             year=year, run_id=run_id, on_total=total, on_progress=advance)
@@ -95,6 +105,8 @@ def ingest_cmd(
     max_file_mb: MaxMbOpt = None,
     max_pages: MaxPagesOpt = None,
     parse_timeout: TimeoutOpt = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
@@ -102,15 +114,18 @@ def ingest_cmd(
     """Read PDFs into the database (page-1 layout + text), keyed by file hash.
 
     Files already ingested (same bytes) are skipped; bad files get a row with the error
-    and the batch goes on.
+    and the batch goes on. With --engine dask the parsing is spread over a Dask cluster
+    (workers must see the files at the same paths); only this process writes the database.
 
     Example: collabscope ingest papers/ --venue NeurIPS --year 2024
     """
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"--engine {engine!r}: choose local or dask")
     settings = settings_from(db, config, workers=workers, max_file_mb=max_file_mb, max_pages=max_pages,
                              parse_timeout=parse_timeout)
     with pipeline_lock(settings.db, "ingest"), open_store(settings) as store:
         run_id = store.start_run("ingest", {"paths": [str(p) for p in paths]})
-        s = do_ingest(store, settings, paths, venue, year, run_id, quiet)
+        s = do_ingest(store, settings, paths, venue, year, run_id, quiet, engine, scheduler)
         store.finish_run(run_id, "partial" if s.failed else "ok", s.__dict__ | {"new_hashes": len(s.new_hashes)})
     summary(_ingest_line(s), quiet)
     raise typer.Exit(EXIT_PARTIAL if s.failed else EXIT_OK)
