@@ -169,8 +169,8 @@ def make_corpus(folder: Path, n: int, *, prefix: str = "paper", pages: int = 1) 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(n):
-        p = simple_paper(folder / f"{prefix}-{i:03d}.pdf", title=f"On the Reliability of Things, Part {i}",
-                         extra=f"Run {i}.")
+        title = f"On the Reliability of Things, Part {i}" + ("" if prefix == "paper" else f" ({prefix})")
+        p = simple_paper(folder / f"{prefix}-{i:03d}.pdf", title=title, extra=f"Run {i}.")
         if pages > 1:
             import pymupdf
 
