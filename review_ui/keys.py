@@ -19,7 +19,7 @@ export default function (component) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     if (e.key !== 'f' && e.key !== 'F') return;
     const t = e.target;
-    if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
+    if (t && (t.isContentEditable || ['input', 'textarea', 'select'].includes((t.tagName || '').toLowerCase()))) return;
     if (!target) return;
     const box = document.querySelector('.st-key-' + target);
     const input = box && box.querySelector('input');

@@ -420,7 +420,9 @@ def main() -> None:
     _action_bar(pid, record.version, dirty, double)
     other = None if double else _renew(pid, record.status)
 
-    view_record = record.model_copy(update=base.model_dump()) if double else record
+    view_record = record.model_copy(update={
+        "title": base.title, "title_evidence": base.title_evidence, "authors": base.authors,
+        "affiliations": base.affiliations, "model_mentions": base.model_mentions}) if double else record
     extractions = store.extractions_for(record.sha256)
     pairs = [(m, e) for m, e, _ in extractions]
     flags = view.affiliation_flags(view_record, pairs)
