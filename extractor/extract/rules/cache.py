@@ -26,6 +26,7 @@ class CachedResolver:
         self._resolve: dict[tuple[str, str | None], Resolution] = {}
         self._countries: dict[str, list[tuple[str, int, int]]] = {}
         self._found: dict[str, Any] = {}
+        self._spans: dict[str, tuple[str, list[tuple[str, int, int]]]] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._resolver, name)
@@ -33,6 +34,20 @@ class CachedResolver:
     @property
     def institutions(self) -> Any:
         return _CachedInstitutions(self._resolver.institutions, self._found)
+
+    def institution_spans(self, text: str) -> tuple[str, list[tuple[str, int, int]]]:
+        """(cleaned text, [(entry name, start, end)]) of the known institutions ``text`` names."""
+        hit = self._spans.get(text)
+        if hit is None:
+            from ...resolve.text import clean, tokenize
+
+            cleaned = clean(text)
+            found = [(e.name, m.start, m.end) for m in self._resolver.institutions.find(cleaned, tokenize(cleaned))
+                     for e in m.entries]
+            if len(self._spans) > _MAX_ENTRIES:
+                self._spans.clear()
+            hit = self._spans[text] = (cleaned, found)
+        return hit
 
     def resolve(self, raw: str, email_domain: str | None = None, context: str | None = None) -> Resolution:
         if context is not None:
@@ -81,13 +96,42 @@ def evidence_in_lines(front: FrontMatter, value: str, lines: list[int]) -> Evide
     pos = window.find(value)
     if pos >= 0:
         start, end = lo + pos, lo + pos + len(value)
-        boxes = [front.lines[i].bbox for i in lines if front.lines[i].start < end and front.lines[i].end > start]
-        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
-        return Evidence(source="front", start=start, end=end, alignment=Alignment.EXACT, score=100.0, bbox=bbox)
+        return Evidence(source="front", start=start, end=end, alignment=Alignment.EXACT, score=100.0,
+                        bbox=_bbox(front, lines, start, end))
+    # the same text with line breaks and runs of spaces read as one space
+    squeezed, where = _squeeze(window)
+    pos = squeezed.find(" ".join(value.split()))
+    if pos >= 0:
+        start, end = lo + where[pos], lo + where[pos + len(" ".join(value.split())) - 1] + 1
+        return Evidence(source="front", start=start, end=end, alignment=Alignment.EXACT, score=100.0,
+                        bbox=_bbox(front, lines, start, end))
     ev = locate(value, window, source="front")
     if ev.start is not None and ev.end is not None:
         start, end = ev.start + lo, ev.end + lo
-        boxes = [front.lines[i].bbox for i in lines if front.lines[i].start < end and front.lines[i].end > start]
-        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
-        return ev.model_copy(update={"start": start, "end": end, "bbox": bbox})
-    return locate(value, front.text, source="front", bbox_lines=front)
+        return ev.model_copy(update={"start": start, "end": end, "bbox": _bbox(front, lines, start, end)})
+    return ev
+
+
+def _bbox(front: FrontMatter, lines: list[int], start: int, end: int) -> tuple[float, float, float, float] | None:
+    boxes = [front.lines[i].bbox for i in lines if front.lines[i].start < end and front.lines[i].end > start]
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _squeeze(text: str) -> tuple[str, list[int]]:
+    """Whitespace runs as one space, and the index in ``text`` of every kept character."""
+    out: list[str] = []
+    where: list[int] = []
+    space = False
+    for i, c in enumerate(text):
+        if c.isspace():
+            if not space:
+                out.append(" ")
+                where.append(i)
+            space = True
+        else:
+            out.append(c)
+            where.append(i)
+            space = False
+    return "".join(out), where

@@ -31,10 +31,10 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z]+", _fold(name)) if t]
 
 
-def match_score(local: str, name: str) -> float:
-    """0-100: how likely ``local``@... is the address of ``name``."""
+def match_score(local: str, name: str | list[str]) -> float:
+    """0-100: how likely ``local``@... is the address of ``name`` (or its folded tokens)."""
     loc = re.sub(r"[^a-z]", "", _fold(local))
-    toks = _tokens(name)
+    toks = _tokens(name) if isinstance(name, str) else name
     if not loc or not toks:
         return 0.0
     first, last = toks[0], toks[-1]
@@ -87,12 +87,13 @@ def assign_emails(slots: list[NameSlot], emails: list[str], *, notes_text: str =
                 emails = emails + [email]
             take(best, email)
     scored = []
+    name_tokens = [_tokens(s.name) for s in slots]
     for i, e in enumerate(emails):
         if e in taken_e:
             continue
         local = e.split("@", 1)[0]
         for k, s in enumerate(slots):
-            score = match_score(local, s.name)
+            score = match_score(local, name_tokens[k])
             scored.append((score, -abs(i - k), e, k))
     for score, _, e, k in sorted(scored, reverse=True):
         if score < MIN_SCORE or e in taken_e or k in taken_s:

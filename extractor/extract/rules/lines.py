@@ -296,19 +296,26 @@ def names_an_institution(text: str, resolver: Resolver) -> bool:
     Half, not one: a person's name can hold an alias ("Jingdong Wang" holds JD's Chinese
     name), but a names line is not mostly institutions.
     """
-    from ...resolve.text import clean, tokenize
-
     parts = [p for p in _NAME_SEP_RE.split(text) if p and p.strip()]
-    hits = 0
-    for part in parts:
-        cleaned = clean(part)
-        letters = len(re.sub(r"\W", "", cleaned))
-        if not letters:
-            continue
-        covered = sum(len(re.sub(r"\W", "", cleaned[m.start:m.end]))
-                      for m in resolver.institutions.find(cleaned, tokenize(cleaned)))
-        hits += covered >= 0.6 * letters
+    hits = sum(institution_share(part, resolver) >= 0.6 for part in parts)
     return bool(parts) and hits >= 0.5 * len(parts)
+
+
+def institution_share(text: str, resolver: Resolver) -> float:
+    """Share of the letters of ``text`` that belong to known institution names."""
+    spans = getattr(resolver, "institution_spans", None)
+    if spans is not None:
+        cleaned, found = spans(text)
+        ranges = {(s, e) for _, s, e in found}
+    else:
+        from ...resolve.text import clean, tokenize
+
+        cleaned = clean(text)
+        ranges = {(m.start, m.end) for m in resolver.institutions.find(cleaned, tokenize(cleaned))}
+    letters = sum(c.isalnum() for c in cleaned)
+    if not letters:
+        return 0.0
+    return sum(sum(c.isalnum() for c in cleaned[s:e]) for s, e in ranges) / letters
 
 
 def _style(z: ZLine) -> tuple[bool, int]:

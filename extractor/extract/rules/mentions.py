@@ -36,11 +36,26 @@ def body_text(document: Document) -> str:
 
 
 def strip_references(text: str) -> str:
-    """Text before the last bibliography heading (when it is past the first 30%)."""
-    last = None
-    for m in _REFS_RE.finditer(text):
-        last = m
-    return text[: last.start()] if last is not None and last.start() > len(text) * 0.3 else text
+    """Text before the last bibliography heading (when it is past the first 30%).
+
+    Searched backwards with ``rfind`` for the heading words, then checked as a line of
+    its own: a regular expression over the whole paper is several times slower.
+    """
+    low = text.lower()
+    best = -1
+    for word in ("references", "bibliography", "literature cited"):
+        pos = len(low)
+        while True:
+            pos = low.rfind(word, 0, pos)
+            if pos <= best or pos < 0:
+                break
+            start = low.rfind("\n", 0, pos) + 1
+            end = low.find("\n", pos)
+            line = low[start : end if end >= 0 else len(low)]
+            if _REFS_RE.fullmatch("\n" + line + "\n"):
+                best = start
+                break
+    return text[:best] if best > len(text) * 0.3 else text
 
 
 def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:

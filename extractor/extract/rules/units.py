@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...resolve import Resolver
-from .lines import NOTE_RE, ORG_RE, VENUE_RE, EMAIL_TOKEN_RE, Piece, ZLine, is_place_line, split_markers
+from .lines import EMAIL_TOKEN_RE, NOTE_RE, ORG_RE, VENUE_RE, Piece, ZLine, institution_share, is_place_line, split_markers
 
 _CONNECTOR_END_RE = re.compile(r"(?:[,\-–&/(]|\b(?:of|and|for|the|at|in|de|du|des|di|del|della|für|fur|und|et|y|on))\s*$", re.IGNORECASE)
 _ALL_AUTHORS_RE = re.compile(r"\b(?:the|all)\s+authors\s+(?:are|were)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?(.+?)(?:\.(?:\s|$)|$)", re.IGNORECASE)
@@ -243,6 +243,9 @@ def split_institutions(text: str, resolver: Resolver) -> list[str]:
 
 def named_institutions(text: str, resolver: Resolver) -> set[str]:
     """Canonical names of every gazetteer institution named anywhere in ``text``."""
+    spans = getattr(resolver, "institution_spans", None)
+    if spans is not None:
+        return {name for name, _, _ in spans(text)[1]}
     from ...resolve.text import clean, tokenize
 
     cleaned = clean(text)
@@ -251,14 +254,7 @@ def named_institutions(text: str, resolver: Resolver) -> set[str]:
 
 def _mostly_institution(piece: str, resolver: Resolver) -> bool:
     """Does a known institution name make up most of ``piece`` ("IIT (Italy)", "UIUC")?"""
-    from ...resolve.text import clean, tokenize
-
-    cleaned = clean(re.sub(r"\([^()]*\)", "", piece))
-    letters = len(re.sub(r"\W", "", cleaned))
-    if not letters:
-        return False
-    covered = sum(len(re.sub(r"\W", "", cleaned[m.start:m.end])) for m in resolver.institutions.find(cleaned, tokenize(cleaned)))
-    return covered >= 0.5 * letters
+    return institution_share(re.sub(r"\([^()]*\)", "", piece), resolver) >= 0.5
 
 
 _LOWER_WORDS_OK = frozenset("of and for the at in de du des di da del della la le für fur und et y on".split())
