@@ -119,3 +119,13 @@ def test_everything_reviewed_but_no_audit_is_exact(store) -> None:
     add(store, "v2", US, truth=US_CN)
     est = pair_share(load_population(store))
     assert est.method == "exact" and est.count == 2
+
+
+def test_only_pending_queue_records_left_gives_bounds(store) -> None:
+    add(store, "v1", US_CN, reviewed=True)
+    add(store, "v2", US, reviewed=True)
+    put(store, paper("q", US_CN, status=RecordStatus.QUEUED))
+    est = pair_share(load_population(store))
+    assert est.method == "bounds"
+    assert (est.count, est.lo, est.hi) == (2, 1, 2)
+    assert "until 1 queued record(s) are reviewed" in est.text()

@@ -82,6 +82,8 @@ class Estimate:
             return f"{main} ({of}; verified records only, exact for that subset)"
         if self.method == "exact":
             return f"{main} ({of}; exact, all records verified)"
+        if self.method == "bounds":
+            return f"{main} ({of}; between {rng} until {self.pending} queued record(s) are reviewed)"
         return f"{main} ({self.confidence:.0%} CI {rng}; {of}; {self.method})"
 
     def as_dict(self) -> dict[str, Any]:
