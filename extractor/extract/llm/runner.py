@@ -173,7 +173,7 @@ class LLMBackend:
         if not offline:
             transport = Transport(make_client(self.settings), retries=self.settings.transport_retries,
                                   redact=self.redact, endpoint=self.endpoint, backoff_base=self.backoff_base,
-                                  backoff_cap=self.backoff_cap)
+                                  backoff_cap=self.backoff_cap, concurrency=self.settings.concurrency)
         return Asker(transport, self.mode, self.settings.reask_budget, log)
 
     async def process(self, asker: Asker, doc: Document, stats: RunStats) -> tuple[ExtractionMeta, PaperExtraction]:
@@ -264,8 +264,8 @@ class LLMBackend:
                 await handle(queue.popleft())
             if queue:
                 try:
-                    async with asyncio.TaskGroup() as tg:
-                        for _ in range(min(self.settings.concurrency, len(queue))):
+                    async with asyncio.TaskGroup() as tg:  # 2 x: see Transport.slots
+                        for _ in range(min(2 * self.settings.concurrency, len(queue))):
                             tg.create_task(worker())
                 except BaseExceptionGroup as group:
                     fatal = [e for e in group.exceptions if isinstance(e, (LLMAuthError, EndpointError))]

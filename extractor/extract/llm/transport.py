@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from ...config import Settings
 from ...errors import LLMAuthError, LLMError
@@ -153,8 +154,12 @@ class Transport:
 
     def __init__(self, client: openai.AsyncOpenAI, *, retries: int, redact: Redactor, endpoint: str,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, seed: int | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, concurrency: int | None = None):
         self.client = client
+        # Bounds requests on the wire, not documents in progress: a worker that has its next
+        # request built waits here and goes the moment a slot frees, while the worker that
+        # just got its answer parses, converts and saves it off the critical path.
+        self.slots = asyncio.Semaphore(concurrency) if concurrency else None
         self.retries = retries
         self.redact = redact
         self.endpoint = endpoint
@@ -177,7 +182,17 @@ class Transport:
             t0 = time.perf_counter()
             started = time.time()
             try:
-                completion = await self.client.chat.completions.create(**kwargs)
+                # post() with the plain JSON body: chat.completions.create() would first walk
+                # the whole request (few-shot messages, tool schema) through its TypedDict
+                # transform, the largest client CPU cost after schema building.
+                if self.slots is None:
+                    completion = await self.client.post("/chat/completions", body=kwargs, cast_to=ChatCompletion)
+                else:
+                    async with self.slots:
+                        t0 = time.perf_counter()  # waiting for a slot is not request time
+                        started = time.time()
+                        completion = await self.client.post("/chat/completions", body=kwargs,
+                                                            cast_to=ChatCompletion)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 ms = (time.perf_counter() - t0) * 1000
