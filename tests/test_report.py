@@ -119,3 +119,13 @@ def test_report_command(report_db, db_path: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--pair" in bad.output
     stats = CliRunner().invoke(app, ["stats", "--db", str(db_path), "--json"])
     assert stats.exit_code == 0 and '"pair_share"' in stats.output
+
+
+def test_empty_database_renders_everywhere(store, tmp_path: Path) -> None:
+    from extractor.datacard import datacard_text
+
+    s = summarize(store, CountingPolicy(statuses="verified"))
+    assert s.papers == 0 and s.pair_share.text() == "no papers counted under this policy"
+    html = render_report(s)
+    assert "Counting policy" in html and not EXTERNAL.search(html)
+    assert "# Data card" in datacard_text(store, files=[tmp_path / "x.csv"], fmt="csv", selection="x", exported=0)

@@ -69,6 +69,8 @@ class Estimate:
 
     def text(self, *, as_share: bool = True) -> str:
         """``5.6% (95% CI 4.1–7.3%; 50.0 of 892)`` or a plainly labelled machine-only figure."""
+        if not self.population:
+            return "no papers counted under this policy"
         if as_share:
             main = f"{self.share:.1%}"
             rng = (f"{self.share_lo:.1%}–{self.share_hi:.1%}" if self.has_interval else "")

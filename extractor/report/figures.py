@@ -161,7 +161,8 @@ def review_progress(s: Summary) -> Figure:
             ax1.barh(["records"], [n], left=left, color=PALETTE[name], label=f"{name} ({n:,})")
             left += n
     ax1.set_title(f"Review progress: {s.progress.reviewed_share:.0%} reviewed")
-    ax1.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)
+    if left:
+        ax1.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)
     ax1.set_yticks([])
     rates = [s.audit.country_set, s.audit.model_set]
     shown = [r for r in rates if r.n]
