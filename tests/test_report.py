@@ -117,6 +117,8 @@ def test_report_command(report_db, db_path: Path, tmp_path: Path) -> None:
     assert out.exists() and "US–CN" in result.output
     bad = CliRunner().invoke(app, ["report", "--db", str(db_path), "--pair", "US"])
     assert bad.exit_code == 2 and "--pair" in bad.output
+    same = CliRunner().invoke(app, ["stats", "--db", str(db_path), "--pair", "HK,CN", "--group-hk-mo"])
+    assert same.exit_code == 2 and "grouped" in same.output
     stats = CliRunner().invoke(app, ["stats", "--db", str(db_path), "--json"])
     assert stats.exit_code == 0 and '"pair_share"' in stats.output
 

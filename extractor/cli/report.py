@@ -44,11 +44,14 @@ def _policy(settings: Settings, count_by: CountBy, statuses: Statuses, audit_fra
                           statuses=statuses.value, audit_frame=audit_frame)  # type: ignore[arg-type]
 
 
-def _pair(text: str) -> tuple[str, str]:
+def _pair(text: str, policy: CountingPolicy) -> tuple[str, str]:
     try:
-        return parse_pair(text)
+        pair = parse_pair(text)
     except ValueError as exc:
         raise ConfigError(f"--pair: {exc}") from None
+    if policy.country(pair[0]) == policy.country(pair[1]):
+        raise ConfigError(f"--pair {text}: both are {policy.country(pair[0])} when HK and MO are grouped with CN")
+    return pair
 
 
 @command("report")
@@ -77,7 +80,7 @@ def report_cmd(
 
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     policy = _policy(settings, count_by, statuses, audit_frame)
-    the_pair = _pair(pair)
+    the_pair = _pair(pair, policy)
     with open_store(settings, create=False) as store:
         result = write_report(store, out, policy, the_pair, title=title, max_papers=max_papers)
     s = result.summary
@@ -120,7 +123,7 @@ def stats_cmd(
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     policy = _policy(settings, count_by, statuses, audit_frame)
     with open_store(settings, create=False) as store:
-        s = summarize(store, policy, _pair(pair))
+        s = summarize(store, policy, _pair(pair, policy))
     if as_json:
         typer.echo(json.dumps(s.as_dict(), indent=1, default=str))
         return
