@@ -45,6 +45,7 @@ COUNTRY_FEATURES: tuple[str, ...] = (
     "missing",  # another backend found an affiliation (new country) the primary lacks (count)
     "corrected",  # reconcile replaced a country by the one the text states (another backend agrees)
     "added",  # reconcile added an affiliation another backend found and the primary missed
+    "llm_overruled",  # the llm backend kept the resolver's country over the model's own reading
     "author_disagree",  # backends give an author affiliations in different countries
     "ungrounded",  # affiliation/author strings not found in the PDF text (count)
     "hq_default",  # multi-country company, no site named: headquarters country
@@ -75,6 +76,7 @@ MODEL_FEATURES: tuple[str, ...] = (
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
     "disagree": -1.6, "disagree_unexplained": -0.4, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "corrected": -1.0, "added": -1.0,
+    "llm_overruled": -1.0,
     "author_disagree": -0.6, "ungrounded": -0.8, "hq_default": -0.8, "inferred_weak": -0.5,
     "llm_only": -0.6, "email_conflict": -0.8, "unmatched": -0.3, "country_unknown": -1.5,
     "no_affiliations": -4.0, "author_count_mismatch": -0.6, "author_without_affiliation": -0.7,

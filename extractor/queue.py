@@ -212,7 +212,7 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
     for row in rows:
         pid, status = row["paper_id"], row["status"]
         s = sig.get(pid)
-        u = s["audit_u"] if s and s["audit_u"] is not None else audit_u(settings.seed, pid)
+        u = audit_u(settings.seed, pid)
         if status not in MACHINE_OWNED:
             summary.human += 1
             if row["audit"] and status in (RecordStatus.IN_REVIEW.value, RecordStatus.VERIFIED.value):

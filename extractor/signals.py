@@ -17,6 +17,7 @@ be recomputed at any time and mean the same thing for every backend.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ WEAK_INFERENCE = frozenset({Method.EMAIL_DOMAIN, Method.CITY, Method.UNKNOWN})
 REASON_ORDER = (
     "no_affiliations", "no_authors", "country_conflict", "affiliation_missing", "backends_disagree",
     "country_corrected", "affiliation_added", "country_unknown", "ungrounded", "company_no_site",
-    "email_country_conflict", "country_conflict_weak", "author_affiliations_disagree", "author_without_affiliation",
+    "email_country_conflict", "llm_overruled", "country_conflict_weak", "author_affiliations_disagree", "author_without_affiliation",
     "author_count_mismatch", "country_inferred", "country_llm_only", "institution_unmatched", "reasked", "llm_unsure",
     "model_families_disagree",
 )
@@ -56,6 +57,9 @@ _HOW = {
     Method.CITY: "the city named places it in", Method.EMAIL_DOMAIN: "the e-mail domain points to",
     Method.HQ_DEFAULT: "no site is named and the company's headquarters is in",
 }
+#: The llm backend's note when the resolver's reading of the text outranked the model's country
+#: (extractor/extract/llm/convert.py); the model's country becomes an alternative.
+OVERRULED_RE = re.compile(r"affiliation (-?\d+): the LLM said ([A-Z]{2}), the text says ([A-Z]{2}) \((\w+)\)")
 AFF_MATCH = 85.0
 NAME_MATCH = 85.0
 LLM_UNSURE_BELOW = 0.6
@@ -232,6 +236,16 @@ def analyse(
                             f"{a.raw!r} to {a.country}", "email_conflict", domain=d, email_country=got[0])
                     sig.alt(rest | {got[0]}, "email_country_conflict")
                     break
+    by_id = {a.id: a for a in affs}
+    for warning in primary.warnings:
+        m = OVERRULED_RE.search(warning)
+        a = by_id.get(int(m.group(1))) if m else None
+        if a is None or a.country != m.group(3):
+            continue
+        said, method = m.group(2), m.group(4)
+        sig.add("llm_overruled", f"the LLM read {said} for {a.raw!r}; the resolver's {a.country} ({method}) was kept",
+                "llm_overruled", affiliation=a.raw, llm=said, kept=a.country, method=method)
+        sig.alt(_country_set(affs, skip=a.id) | {said}, "llm_overruled")
     if conflict:
         sig.features["conflict"] = min(conflict, 2)
     if conflict_weak:

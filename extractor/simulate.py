@@ -27,14 +27,18 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from . import confidence as conf
 from .config import Settings
+from .errors import CollabscopeError
 from .evaluate_review import format_markdown, load_gold, review_metrics
 from .extract.base import get_backend, run_extract
 from .grounding import locate
@@ -53,6 +57,7 @@ from .schemas import (
     PaperExtraction,
     RecordStatus,
     Role,
+    paper_id_for,
 )
 from .store import Store
 
@@ -117,7 +122,23 @@ def noisy_answer(truth: dict[str, Any], noise: float, seed: int, pool: list[tupl
 
 
 def to_extraction(answer: dict[str, Any], doc: Document) -> PaperExtraction:
-    """What the llm backend stores: the answer normalised with the resolver and grounded."""
+    """What the llm backend would store for this answer, without HTTP.
+
+    Uses the backend's own converter (resolver normalisation, grounding, "the text outranks
+    the model") when the llm backend imports; else a close stand-in.
+    """
+    try:
+        from .extract.llm.answers import FrontMatterAnswer
+        from .extract.llm.convert import Converter
+        from .resolve import get_taxonomy
+    except ImportError:
+        return _standin_extraction(answer, doc)
+    converter = Converter(get_resolver(), get_taxonomy())
+    return converter.extraction(doc, FrontMatterAnswer.model_validate(answer), None, [])
+
+
+def _standin_extraction(answer: dict[str, Any], doc: Document) -> PaperExtraction:
+    """The answer normalised with the resolver and grounded (the LLM's country is kept)."""
     resolver = get_resolver()
     text = doc.front.text if doc.front else ""
     emails = {i: au["email"].split("@", 1)[1] for au in answer["authors"] if au.get("email") and "@" in au["email"]
@@ -173,28 +194,39 @@ def inject_llm(store: Store, truths: dict[str, dict[str, Any]], noise: float, se
 
 
 def run_llm_server(store: Store, settings: Settings, truths: dict[str, dict[str, Any]], noise: float, seed: int) -> tuple[int, int]:
-    """The real ``llm`` backend against the fake server answering with :func:`noisy_answer`."""
-    from .devtools.fake_openai import FakeOpenAI, answer as fake_answer, request_schema, request_text
+    """The real ``llm`` backend against the fake server answering with :func:`noisy_answer`.
+
+    The front-matter question names the paper id (``Paper <id>, page 1``), which maps to a
+    document and its truth; any other question (model roles) gets the fake server's default
+    answer (a minimal valid instance: no roles).
+    """
+    from .devtools.fake_openai import FakeOpenAI, answer as fake_answer, request_text
 
     pool, fams = country_pool(list(truths.values())), family_pool(list(truths.values()))
-    by_title = {(t.get("title") or "").strip().casefold(): t for t in truths.values()}
-    stats = Counter()
+    by_pid = {paper_id_for(d["sha256"]): truths[d["source_file"]]
+              for d in store.query("SELECT sha256, source_file FROM documents WHERE error IS NULL")
+              if d["source_file"] in truths}
+    stats: Counter[str] = Counter()
 
     def responder(request: dict[str, Any]) -> Any:
-        text = request_text(request).casefold()
-        truth = next((t for title, t in by_title.items() if title and title in text), None)
+        text = request_text(request)
+        if "affiliation" not in text.casefold():
+            return None  # not the front-matter question
+        m = re.search(r"Paper ([0-9a-f]{16})", text)
+        truth = by_pid.get(m.group(1)) if m else None
         if truth is None:
-            return None  # the default responder (a schema instance)
+            return None
         ans, n = noisy_answer(truth, noise, seed, pool, fams)
         stats["changed"] += n
         stats["total"] += len(truth.get("affiliations", []))
-        schema = request_schema(request) or {}
-        props = set((schema.get("properties") or {}).keys())
-        return fake_answer({k: v for k, v in ans.items() if not props or k in props})
+        return fake_answer(ans)
 
     with FakeOpenAI(responder=responder) as srv:
-        llm_settings = settings.model_copy(update={"base_url": srv.base_url, "api_key": "simulation", "model": SIM_MODEL})
-        run_extract(store, get_backend("llm", llm_settings))
+        llm_settings = settings.model_copy(update={"base_url": srv.base_url, "api_key": SecretStr("simulation"),
+                                                 "model": SIM_MODEL})
+        summary = run_extract(store, get_backend("llm", llm_settings))
+    if summary.failed:
+        raise CollabscopeError(f"simulated llm backend failed on {summary.failed} documents: {summary.errors[:3]}")
     return stats["changed"], stats["total"]
 
 

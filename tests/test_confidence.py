@@ -1,0 +1,123 @@
+"""Confidence: monotone in the signals, a fit recovers known probabilities, labels come from reviews."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from extractor import confidence as conf
+from extractor.queue import route
+from extractor.config import Settings
+from extractor.reconcile import run_reconcile
+from extractor.schemas import RecordStatus
+from extractor.store import Store
+from tests.test_reconcile_fixtures import LLM, RULES, STANFORD, TSINGHUA, add_paper, aff, extraction
+
+
+@pytest.mark.parametrize("target", conf.TARGETS)
+def test_default_models_are_monotone_in_every_signal(target: str) -> None:
+    model = conf.default_model(target)
+    base = model.predict({})
+    for name in model.names:
+        assert model.predict({name: 1.0}) < base, name
+        assert model.predict({name: 1.0, "single_backend": 1.0}) <= model.predict({"single_backend": 1.0}), name
+
+
+def _synthetic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    names = conf.COUNTRY_FEATURES
+    true = {"_intercept": 3.0, "disagree": -2.5, "conflict": -3.0, "hq_default": -1.0, "unmatched": -0.5}
+    X = np.zeros((n, len(names)))
+    for j, name in enumerate(names):
+        if name in true:
+            X[:, j] = rng.random(n) < 0.25
+    z = true["_intercept"] + sum(X[:, names.index(k)] * v for k, v in true.items() if k != "_intercept")
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.random(n) < p).astype(float)
+    return X, y, p
+
+
+def test_fit_recovers_known_probabilities() -> None:
+    rng = np.random.default_rng(7)
+    X, y, _ = _synthetic(6000, rng)
+    prior = conf.default_model(conf.COUNTRY)
+    model = conf.fit_logistic(X, y, prior, l2=0.5)
+    assert model.coef["disagree"] == pytest.approx(-2.5, abs=0.3)
+    assert model.coef["conflict"] == pytest.approx(-3.0, abs=0.35)
+    assert model.intercept == pytest.approx(3.0, abs=0.3)
+    X2, y2, p2 = _synthetic(6000, rng)
+    pred = model.predict_many(X2)
+    assert np.mean(np.abs(pred - p2)) < 0.02
+    assert conf.expected_calibration_error(pred, y2) < 0.03
+    assert conf.expected_calibration_error(prior.predict_many(X2), y2) > conf.expected_calibration_error(pred, y2)
+
+
+def test_few_labels_stay_near_the_prior() -> None:
+    rng = np.random.default_rng(1)
+    X, y, _ = _synthetic(12, rng)
+    prior = conf.default_model(conf.COUNTRY)
+    model = conf.fit_logistic(X, y, prior, l2=5.0)
+    assert model.coef["ungrounded"] == pytest.approx(prior.coef["ungrounded"], abs=0.05), "no data: prior kept"
+
+
+def test_ece_reliability_and_auc_on_a_hand_example() -> None:
+    p = [0.95, 0.95, 0.95, 0.95, 0.15, 0.15]
+    y = [1, 1, 1, 0, 0, 0]
+    table = {r["bin"]: r for r in conf.reliability(p, y) if r["n"]}
+    assert table["0.9-1.0"]["observed"] == 0.75 and table["0.1-0.2"]["observed"] == 0.0
+    assert conf.expected_calibration_error(p, y) == pytest.approx(4 / 6 * 0.2 + 2 / 6 * 0.15)
+    assert conf.auc(p, y) == pytest.approx(7.5 / 9)
+    assert conf.auc([0.2, 0.9], [0, 1]) == 1.0 and conf.auc([0.5], [1]) is None
+
+
+def test_models_are_stored_and_the_newest_is_used(store: Store) -> None:
+    assert conf.load_model(store, conf.COUNTRY).source == "default"
+    fitted = conf.default_model(conf.COUNTRY)
+    fitted.intercept, fitted.source = 1.0, "fit"
+    conf.save_model(store, fitted)
+    assert conf.load_model(store, conf.COUNTRY).intercept == 1.0
+    conf.reset_models(store)
+    assert conf.load_model(store, conf.COUNTRY).source == "default"
+
+
+def _reviewed_corpus(store: Store, n: int) -> None:
+    """n papers; rules disagrees on every third; reviewers find the llm wrong on disagreements."""
+    for i in range(n):
+        rules_affs = [aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP" if i % 3 == 0 else "CN")]
+        add_paper(store, f"p{i}.pdf", [(LLM, extraction()), (RULES, extraction(affs=rules_affs))])
+    run_reconcile(store)
+    for record in list(store.iter_records()):
+        wrong = "backends_disagree" in {r.code for r in record.review_reasons} and int(record.source_file[1:-4]) % 2 == 0
+        affs = [a.model_copy(update={"country": "JP"}) if a.country == "CN" and wrong else a for a in record.affiliations]
+        new = record.model_copy(update={"affiliations": affs, "status": RecordStatus.VERIFIED})
+        store.save_record(new, expected_version=record.version, action="correct" if wrong else "approve", actor="ana")
+
+
+def test_calibrate_learns_from_the_audit_log(store: Store) -> None:
+    _reviewed_corpus(store, 60)
+    labels = conf.labelled_records(store, conf.COUNTRY)
+    assert len(labels) == 60 and sum(1 - lbl for _, _, lbl in labels) == 10
+    [country, models] = conf.calibrate(store, min_labels=20)
+    assert country.stored and country.n == 60
+    assert country.model.metrics["cross_validated"]["n"] == 60
+    assert not models.stored, "every model-family label is the same: nothing to fit"
+    disagree = {"disagree": 1.0, "disagree_unexplained": 1.0, "author_disagree": 1.0}
+    assert country.model.predict(disagree) == pytest.approx(0.5, abs=0.15), "half the disagreements were wrong"
+    assert country.model.predict({}) > 0.95
+
+
+def test_too_few_reviews_keep_the_prior(store: Store) -> None:
+    _reviewed_corpus(store, 6)
+    [country, _] = conf.calibrate(store, min_labels=20)
+    assert not country.stored and "need 20" in country.message
+    assert conf.load_model(store, conf.COUNTRY).source == "default"
+
+
+def test_refit_changes_confidence_of_unreviewed_records_on_route(store: Store) -> None:
+    _reviewed_corpus(store, 60)
+    pid = add_paper(store, "new.pdf", [(LLM, extraction()), (RULES, extraction(affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP")]))])
+    run_reconcile(store)
+    before = store.get_record(pid).confidence
+    conf.calibrate(store)
+    route(store, Settings())
+    after = store.get_record(pid).confidence
+    assert after != before and after == pytest.approx(0.5, abs=0.15)
