@@ -17,13 +17,15 @@ from review_ui import auth, common
 PAGES = Path(__file__).parent / "views"  # not "pages/": Streamlit would auto-serve those, bypassing the gate
 
 st.set_page_config(page_title="collabscope review", layout="wide")
-who = auth.require_reviewer()
+# Navigation is declared before the gate so a deep link (/record?paper=...) survives the
+# sign-in; the chosen page only runs (nav.run) once the gate has let the session through.
 nav = st.navigation([
     st.Page(str(PAGES / "queue.py"), title="Queue", url_path="queue", default=True),
     st.Page(str(PAGES / "record.py"), title="Record", url_path="record"),
     st.Page(str(PAGES / "dashboard.py"), title="Dashboard", url_path="dashboard"),
     st.Page(str(PAGES / "overview.py"), title="Database", url_path="database"),
-])
+], position="sidebar" if auth.ready() else "hidden")
+who = auth.require_reviewer()
 with st.sidebar:
     st.caption("Reviewing as")
     common.show_text(who, limit=80)

@@ -85,6 +85,18 @@ def _secret_form(secret: str) -> None:
     st.stop()
 
 
+def ready() -> bool:
+    """Whether this session may see the pages, without drawing anything."""
+    mode = access_mode()
+    if os.environ.get("COLLABSCOPE_REVIEW_REMOTE") == "1" and mode == "local":
+        return False
+    if mode == "oidc":
+        return bool(st.user.is_logged_in)
+    if mode == "secret" and not st.session_state.get("_access_ok"):
+        return False
+    return bool(st.session_state.get("reviewer"))
+
+
 def require_reviewer() -> str:
     """Gate every page: authenticate if configured, then make sure we have a name."""
     mode = access_mode()

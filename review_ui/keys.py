@@ -29,6 +29,7 @@ export default function (component) {
     input.focus();
   };
   document.addEventListener('keydown', handler, true);
+  document.body.dataset.collabscopeFix = target || '';  // tests wait for this: the key is live
   return () => document.removeEventListener('keydown', handler, true);
 }
 """

@@ -71,7 +71,8 @@ def _conflict(pid: str, exc: ConflictError) -> None:
     if kept:
         S.setdefault("stale", {})[pid] = draft
     editor.drop(_dkey(pid))
-    common.flash("error", f"Not saved: {exc}. The fresh record is shown below."
+    common.flash("error", f"Not saved: record {pid} was changed by someone else (you edited version "
+                 f"{exc.expected}, it is now version {exc.actual}); nothing was overwritten. The fresh record is shown."
                  + (" Your edits are kept: re-apply them to the fresh record or drop them." if kept else ""))
 
 
@@ -353,27 +354,26 @@ def _stale_panel(pid: str, current: PaperContent) -> None:
         b.button("Drop my edits", key="drop_stale", on_click=cb_drop_stale, args=(pid,))
 
 
+def _qf_key(dkey: str, aid: int) -> str:
+    return f"qf-{dkey.replace(':', '-')}-{aid}"
+
+
 def _quick_fix(pid: str, version: int, dkey: str, content: dict, flagged: list[int],
-               flags: dict[int, list[str]]) -> str | None:
+               flags: dict[int, list[str]]) -> None:
     """Country selects for the flagged affiliations; the first is what "F" focuses."""
     if not flagged:
-        return None
+        return
     by_id = {a["id"]: a for a in content["affiliations"]}
-    first = None
     with st.container(border=True, key="quickfix"):
         st.caption("Fix country — F focuses the first; type a code or name, Enter saves and opens the next record")
-        for aid in flagged[:3]:
-            aff = by_id.get(aid)
-            if aff is None:
-                continue
-            key = f"qf-{dkey.replace(':', '-')}-{aid}"
-            first = first or key
+        for aid in flagged:
+            aff = by_id[aid]
+            key = _qf_key(dkey, aid)
             a, b = st.columns([3, 2])
             a.text(f"[{aid}] {view.inert(aff['raw'], 160)}")
             a.caption(" · ".join(flags.get(aid, [])))
             with b:
                 editor.country_select(key, aff.get("country"), on_change=cb_quick_fix, args=(pid, version, aid, key))
-    return first
 
 
 def main() -> None:
@@ -417,16 +417,18 @@ def main() -> None:
     draft = editor.ensure(dkey, base, record.version)
     dirty = editor.is_dirty(draft)
 
-    _action_bar(pid, record.version, dirty, double)
-    other = None if double else _renew(pid, record.status)
-
     view_record = record.model_copy(update={
         "title": base.title, "title_evidence": base.title_evidence, "authors": base.authors,
         "affiliations": base.affiliations, "model_mentions": base.model_mentions}) if double else record
     extractions = store.extractions_for(record.sha256)
     pairs = [(m, e) for m, e, _ in extractions]
     flags = view.affiliation_flags(view_record, pairs)
-    flagged = view.flagged_affiliation_ids(view_record, pairs)
+    known = {a["id"] for a in draft["content"]["affiliations"]}
+    flagged = [aid for aid in view.flagged_affiliation_ids(view_record, pairs) if aid in known][:3]
+
+    _action_bar(pid, record.version, dirty, double)
+    keys.bind_fix_key(_qf_key(dkey, flagged[0]) if flagged else None)  # early: F works as soon as possible
+    other = None if double else _renew(pid, record.status)
 
     bits = [pid, record.status.value, f"version {record.version}"]
     if record.confidence is not None:
@@ -445,9 +447,7 @@ def main() -> None:
         st.warning(common._md_escape(f"{other['reviewer']} has this record open (since {other['claimed_at'][:16]}). "
                                      "If they save first, your save will be refused and nothing is lost."))
     left, right = st.columns([5, 6], gap="medium")
-    with left:
-        _page(store, record.sha256, view_record, flagged)
-    with right:
+    with right:  # the form first: it is what the keyboard acts on; the page image follows
         if dirty:
             st.caption("You have unsaved edits on this record: A saves them, Discard drops them.")
         _stale_panel(pid, record.content())
@@ -464,8 +464,7 @@ def main() -> None:
                 st.caption("Backends disagree on")
                 st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items() if k != "differs"} for r in rows],
                              hide_index=True, width="stretch")
-        first_key = _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags)
-        keys.bind_fix_key(first_key)
+        _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags)
         tabs = st.tabs(["Affiliations", "Authors", "Title & models", "Backends", "History"])
         with tabs[0]:
             editor.render_affiliations(dkey, flags)
@@ -487,6 +486,8 @@ def main() -> None:
                                "version": h["version_after"], "note": view.inert(h["note"], 200)}
                               for h in hist], hide_index=True, width="stretch")
         editor.render_save_bar(dkey, cb_approve, (pid, record.version))
+    with left:
+        _page(store, record.sha256, view_record, flagged)
 
 
 def _page(store, sha256: str, view_record, flagged: list[int]) -> None:  # type: ignore[no-untyped-def]

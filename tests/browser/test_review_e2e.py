@@ -1,0 +1,197 @@
+"""End to end in real headless Chromium: the keyboard flows, two reviewers on one record,
+and hostile paper text. Starts the real ``collabscope review`` on a fixture database.
+
+Screenshots of the record page go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from extractor.schemas import Method, RecordStatus
+from extractor.store import Store
+from tests.browser.harness import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Keys,
+    free_port,
+    review_server,
+    sign_in,
+    start_reviewing,
+    status_locator,
+    wait_fix_key,
+)
+from tests.review_fixtures import build
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                                                      "(apt-get install chromium chromium-driver; `make test` does it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_factory(browser):  # type: ignore[no-untyped-def]
+    contexts = []
+
+    def make():  # type: ignore[no-untyped-def]
+        ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+        ctx.set_default_timeout(20000)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def record(db: Path, pid: str):  # type: ignore[no-untyped-def]
+    with Store.open(db) as s:
+        return s.get_record(pid)
+
+
+def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None:
+    ids = build(tmp_path / "k.db", tmp_path / "pdfs")
+    with review_server(tmp_path / "k.db") as url:
+        page = page_factory()
+        sign_in(page, url, "alice")
+        start_reviewing(page)
+        status_locator(page, ids["munich"]).wait_for()
+        wait_fix_key(page, ids["munich"])
+        shot(page, "record-page")
+
+        keys = Keys(page)  # one wrong country: F, two letters, Enter
+        keys.press("f")
+        keys.type("de")
+        keys.press("Enter")
+        status_locator(page, ids["cambridge"]).wait_for()
+        assert keys.count == 4
+        rec = record(tmp_path / "k.db", ids["munich"])
+        assert rec.status == RecordStatus.VERIFIED
+        assert (rec.affiliations[0].country, rec.affiliations[0].country_method) == ("DE", Method.HUMAN)
+
+        keys = Keys(page)  # a correct record: A
+        keys.press("a")
+        status_locator(page, ids["tsinghua"]).wait_for()
+        assert keys.count == 1
+        assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.VERIFIED
+        shot(page, "record-page-next")
+
+        page.keyboard.press("u")  # undo the approval: back on cambridge, in review again
+        status_locator(page, ids["cambridge"]).wait_for()
+        assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.IN_REVIEW
+        page.keyboard.press("s")  # skip it
+        status_locator(page, ids["tsinghua"]).wait_for()
+        page.keyboard.press("p")  # previous
+        status_locator(page, ids["cambridge"]).wait_for()
+        assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.QUEUED
+
+
+def _set_editor_country(page, pid: str, letters: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator(f".st-key-ed-{pid}-af-0-country input")
+    box.click()
+    box.fill(letters)
+    page.keyboard.press("Enter")
+    page.locator(".st-key-save button:not([disabled])").wait_for()
+
+
+def test_two_reviewers_one_record(tmp_path: Path, page_factory) -> None:
+    db = tmp_path / "c.db"
+    ids = build(db, tmp_path / "pdfs")
+    pid = ids["munich"]
+    with review_server(db) as url:
+        alice, bob = page_factory(), page_factory()
+        sign_in(alice, url, "alice")
+        start_reviewing(alice)
+        status_locator(alice, pid).wait_for()
+        sign_in(bob, url, "bob", path=f"/record?paper={pid}")  # a link someone shared
+        status_locator(bob, pid).wait_for()
+        bob.get_by_text("alice has this record open").wait_for()
+
+        _set_editor_country(alice, pid, "at")
+        _set_editor_country(bob, pid, "ch")
+        alice.locator(".st-key-save button").click()
+        status_locator(alice, ids["cambridge"]).wait_for()
+        assert record(db, pid).affiliations[0].country == "AT"
+
+        bob.locator(".st-key-save button").click()
+        bob.get_by_text("Someone else saved this record while you were editing").wait_for()
+        shot(bob, "conflict")
+        conflicts = bob.locator('[data-testid="stAlert"]', has_text="changed by someone else")
+        assert conflicts.count() == 1
+        assert alice.locator('[data-testid="stAlert"]', has_text="changed by someone else").count() == 0
+        assert record(db, pid).affiliations[0].country == "AT"  # nothing overwritten
+        bob.get_by_text("country: 'AT' -> 'CH'").wait_for()  # bob's edit is kept and shown
+
+        bob.locator(".st-key-reapply button").click()
+        bob.locator(".st-key-save button:not([disabled])").wait_for()
+        bob.locator(".st-key-save button").click()
+        bob.get_by_text("Saved your corrections").wait_for()
+        assert record(db, pid).affiliations[0].country == "CH"
+        with Store.open(db) as s:
+            actions = [(r["actor"], r["action"]) for r in s.log_rows(paper_id=pid)]
+            assert ("alice", "correct") in actions and actions[-1] == ("bob", "correct")
+            assert s.verify_log() == []
+
+
+class _Tracker(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        _Tracker.hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_hostile_title_renders_as_plain_text(tmp_path: Path, page_factory) -> None:
+    port = free_port()
+    tracker = http.server.HTTPServer(("127.0.0.1", port), _Tracker)
+    threading.Thread(target=tracker.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{port}"
+    try:
+        ids = build(tmp_path / "h.db", tmp_path / "pdfs", hostile_host=host)
+        with review_server(tmp_path / "h.db") as url:
+            page = page_factory()
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            sign_in(page, url, "alice")
+            start_reviewing(page)
+            status_locator(page, ids["hostile"]).wait_for()
+            page.get_by_text("<script>window.__pwned = 1</script>", exact=False).first.wait_for()
+            page.wait_for_timeout(1000)
+            shot(page, "hostile-title")
+            assert page.evaluate("window.__pwned") is None
+            assert dialogs == []
+            assert [u for u in requests if host in u] == []
+            assert _Tracker.hits == []
+            assert page.locator("strong", has_text="bold").count() == 0  # **bold** not rendered
+            assert page.locator(f'img[src*="{host}"], a[href*="{host}"], a[href^="javascript"]').count() == 0
+            assert page.get_by_text("⟨RLO⟩", exact=False).count() >= 1
+    finally:
+        tracker.shutdown()
