@@ -78,7 +78,8 @@ def do_extract(store: Store, settings: Settings, run_id: int | None, quiet: bool
 
 def do_reconcile(store: Store, settings: Settings, quiet: bool) -> ReconcileSummary:
     with progress("reconcile", quiet) as (total, advance):
-        return run_reconcile(store, confidence_threshold=settings.confidence_threshold, on_total=total, on_progress=advance)
+        return run_reconcile(store, confidence_threshold=settings.confidence_threshold, settings=settings,
+                             on_total=total, on_progress=advance)
 
 
 def _backends(backend: str | None) -> list[str] | None:
