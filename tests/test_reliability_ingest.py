@@ -40,7 +40,7 @@ FAULTS = {
     "exit.pdf": ("crash", "exit code 7"),
     "raise.pdf": ("crash", "RuntimeError"),
     "oom.pdf": ("crash", "MemoryError"),
-    "hang.pdf": ("timeout", "longer than 1.5 s"),
+    "hang.pdf": ("timeout", "longer than 3 s"),
 }
 
 
@@ -50,7 +50,7 @@ def test_a_crashing_or_hanging_parser_costs_only_its_own_file(tmp_path: Path, wo
     good = fh.make_corpus(folder, 8)
     for name in FAULTS:
         pf.simple_paper(folder / name, title=f"Paper that triggers {name}")
-    limits = IngestLimits(parse_timeout=1.5, max_memory_mb=256)
+    limits = IngestLimits(parse_timeout=3.0, max_memory_mb=256)
     t0 = time.monotonic()
     with Store.open(tmp_path / "x.db") as store:
         s = ingest_paths(store, [folder], workers=workers, limits=limits, reader=fh.faulty_reader)
@@ -73,9 +73,9 @@ def test_alarm_alone_cannot_stop_mupdf_but_the_pool_can(tmp_path: Path) -> None:
     """The billion-laughs PDF keeps MuPDF inside one C call; the parent's kill stops it."""
     hostile = fh.billion_laughs_pdf(tmp_path / "laughs.pdf", depth=5)  # ~1 s of pure C
     t0 = time.monotonic()
-    doc = read_document(hostile, IngestLimits(parse_timeout=0.05))  # in-process: SIGALRM only
+    doc = read_document(hostile, IngestLimits(parse_timeout=0.02))  # in-process: SIGALRM only
     overran = time.monotonic() - t0
-    assert overran > 0.3, "the alarm stopped MuPDF mid-call: this test no longer shows the gap"
+    assert overran > 0.15, "the alarm stopped MuPDF mid-call: this test no longer shows the gap"
     assert doc.error_kind in {"timeout", "no_text"}
     big = fh.billion_laughs_pdf(tmp_path / "big-laughs.pdf", depth=8)  # ~15 min of C
     folder = tmp_path / "batch"

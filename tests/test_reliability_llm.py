@@ -52,7 +52,7 @@ def papers(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
-    monkeypatch.setenv("COLLABSCOPE_TRANSPORT_RETRIES", "2")
+    monkeypatch.setenv("COLLABSCOPE_TRANSPORT_RETRIES", "1")
     monkeypatch.setenv("COLLABSCOPE_REQUEST_TIMEOUT", "1")
     monkeypatch.setenv("COLLABSCOPE_CONCURRENCY", "3")
 
