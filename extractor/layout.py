@@ -216,9 +216,29 @@ def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
         )
         parts.append(text)
         offset += 1  # the "\n" joining lines
+    _mark_marker_lines(lines, spans)
     front = FrontMatter(text="\n".join(parts), width=width, height=height, lines=lines, spans=spans)
     _find_zones(front)
     return front
+
+
+def _mark_marker_lines(lines: list[Line], spans: list[Span]) -> None:
+    """A line holding only a small marker ("1", "*", "†") set apart from its text is a marker.
+
+    Its own spans cannot show it (there is nothing larger on the line to be raised over),
+    so it is judged against the page: marker text at most 80% of the body size.
+    """
+    if not lines:
+        return
+    body = body_size(lines)
+    by_line: dict[int, list[Span]] = {}
+    for sp in spans:
+        by_line.setdefault(sp.line, []).append(sp)
+    for i, ln in enumerate(lines):
+        if ln.size <= 0.8 * body and _is_marker_text(ln.text) and not re.search(r"[A-Za-z]{2,}", ln.text):
+            for sp in by_line.get(i, []):
+                if sp.text.strip():
+                    sp.sup = True
 
 
 def body_size(lines: list[Line]) -> float:

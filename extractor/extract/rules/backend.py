@@ -22,7 +22,7 @@ from .emails import assign_emails
 from .grid import assign_lines, merge_stacked, shared_rows
 from .lines import NOTE_RE, ORG_RE, ZLine, build_zlines, classify, restyle_names
 from .mentions import find_mentions
-from .names import NameSlot, name_cells
+from .names import NameSlot, attach_marker_lines, name_cells, same_person
 from .units import Unit, clean_unit, looks_like_affiliation, cut_note, footnote_units, marked_units, sequence_units, split_institutions
 
 RULES_VERSION = "2"
@@ -63,6 +63,7 @@ class RulesBackend:
             zl.kind = classify(zl, self.resolver)
 
         slots, cells = name_cells(zlines)
+        attach_marker_lines(slots, zlines)
         expected = {m for s in slots for m in s.markers}
         content = [z for z in zlines if z.kind in ("aff", "other", "marker", "email", "skip")]
         marked, loose = marked_units(content, expected)
@@ -81,6 +82,8 @@ class RulesBackend:
             cell_units = sequence_units(loose, self.resolver)
         units = self._split(self._keep(marked + foot_units + self._tidy(cell_units)))
         self._link(slots, units, shared)
+        if slots and not any(s.units for s in slots):
+            units = self._footnote_fallback(slots, foot, units)
         self._emails(front, slots, zlines, foot, cells)
         if not slots:
             warnings.append("no author names found in the author block")
@@ -150,17 +153,32 @@ class RulesBackend:
             if u.cell is not None:
                 by_cell.setdefault(u.cell, []).append(i)
         everyone = [i for i, u in enumerate(units) if u.all_authors]
+        named = [(i, u.who) for i, u in enumerate(units) if u.who]
         for s in slots:
             picked = [i for m in s.markers for i in by_marker.get(m, [])]
             if not picked:
                 for c in shared.get(s.cell, [s.cell]):
                     picked += by_cell.get(c, [])
+            picked += [i for i, who in named if any(same_person(w, s.name) for w in who)]
             s.units = list(dict.fromkeys(picked + everyone))
         lonely = [s for s in slots if not s.units]
-        candidates = [i for i, u in enumerate(units) if not u.all_authors]
+        candidates = [i for i, u in enumerate(units) if not u.all_authors and not u.who]
         if lonely and len(candidates) == 1 and (len(lonely) == len(slots) or not units[candidates[0]].markers):
             for s in lonely:
                 s.units = [candidates[0]]
+
+    def _footnote_fallback(self, slots: list[NameSlot], foot: list[ZLine], units: list[Unit]) -> list[Unit]:
+        """No affiliation anywhere near the names: an unmarked page-1 footnote that names a
+        known institution (journal style "Department of X, University Y, City, Country")
+        is every author's."""
+        lines = [z for z in foot if z.kind == "aff" and not z.markers and self.resolve(z.plain).in_gazetteer]
+        extra = self._split(self._keep(self._tidy(sequence_units(lines, self.resolver))))
+        if not extra or len(extra) > 3:
+            return units
+        start = len(units)
+        for s in slots:
+            s.units = list(range(start, start + len(extra)))
+        return units + extra
 
     # ------------------------------------------------------------------ emails
 

@@ -31,7 +31,7 @@ def merge_stacked(cells: list[Cell], content: list[ZLine]) -> list[Cell]:
         target = None
         for m in merged:
             gap = c.y0 - m.y1
-            if gap < -1 or gap > 0.9 * max(4.0, c.y1 - c.y0):
+            if gap < -0.5 * (c.y1 - c.y0) or gap > 0.9 * max(4.0, c.y1 - c.y0):
                 continue
             if _overlap(m.x0, m.x1, c.x0, c.x1) <= 0:
                 continue
@@ -83,12 +83,12 @@ def assign_lines(cells: list[Cell], content: list[ZLine]) -> dict[int, list[ZLin
 
 
 def shared_rows(cells: list[Cell], assigned: dict[int, list[ZLine]]) -> dict[int, list[int]]:
-    """Cell id -> the cells of its row that share its lines (no content side by side).
+    """Cell id -> the cells whose lines it reads (itself, plus a row's shared lines).
 
-    Cells of one row whose content lines never sit beside another cell's lines at the
-    same height, and which have no lines of their own, share the lines of the row.
+    In a row of several cells, lines printed closer to the centre of the whole row than
+    to the centre of the cell that holds them (one affiliation centred under four names)
+    belong to every cell of the row that has no lines of its own.
     """
-    by_id = {c.id: c for c in cells}
     out: dict[int, list[int]] = {c.id: [c.id] for c in cells}
     rows: list[list[Cell]] = []
     for c in sorted(cells, key=lambda c: c.y0):
@@ -101,19 +101,12 @@ def shared_rows(cells: list[Cell], assigned: dict[int, list[ZLine]]) -> dict[int
     for row in rows:
         if len(row) < 2:
             continue
-        owners = [c for c in row if assigned.get(c.id)]
+        row_cx = (min(c.x0 for c in row) + max(c.x1 for c in row)) / 2
         empty = [c for c in row if not assigned.get(c.id)]
-        if not owners or not empty:
+        owners = [c for c in row if assigned.get(c.id)
+                  and all(abs(z.cx - row_cx) < abs(z.cx - c.cx) or abs(z.cx - row_cx) < 8 for z in assigned[c.id])]
+        if not empty or not owners:
             continue
-        lines = [z for c in owners for z in assigned[c.id]]
-        side_by_side = any(
-            a is not b and abs(a.bbox[1] - b.bbox[1]) < 3 and _overlap(a.bbox[0], a.bbox[2], b.bbox[0], b.bbox[2]) < 0
-            for a in lines for b in lines
-        )
-        if side_by_side:
-            continue
-        ids = [c.id for c in row]
-        for c in row:
-            out[c.id] = ids
-    _ = by_id
+        for c in empty:
+            out[c.id] = [c.id] + [o.id for o in owners]
     return out

@@ -133,3 +133,49 @@ def name_cells(zlines: list[ZLine]) -> tuple[list[NameSlot], list[Cell]]:
                 slots.append(s)
             cells.append(cell)
     return slots, cells
+
+
+def attach_marker_lines(slots: list[NameSlot], zlines: list[ZLine]) -> None:
+    """Markers that came out as a line of their own, level with a names line, go to the names.
+
+    Some PDFs keep superscripts in a separate text line; each marker then belongs to the
+    name that ends just left of it. The marker line is marked "skip" so that it does not
+    also start an affiliation unit.
+    """
+    by_line: dict[int, list[NameSlot]] = {}
+    for s in slots:
+        by_line.setdefault(s.line, []).append(s)
+    names_lines = [z for z in zlines if z.kind == "names" and z.index in by_line]
+    for zl in zlines:
+        if zl.kind != "marker":
+            continue
+        row = next((n for n in names_lines if abs(n.bbox[1] - zl.bbox[1]) < 0.8 * n.size
+                    or (0 <= n.bbox[1] - zl.bbox[3] < 0.3 * n.size)), None)
+        if row is None:
+            continue
+        used = False
+        for piece in zl.pieces:
+            if not piece.marker:
+                continue
+            left = [s for s in by_line[row.index] if s.x1 <= piece.x0 + 2 and piece.x0 - s.x1 < 3 * row.size]
+            if left:
+                target = max(left, key=lambda s: s.x1)
+                target.markers.extend(split_markers(piece.text))
+                used = True
+        if used:
+            zl.kind = "skip"
+
+
+def _person_tokens(name: str) -> list[str]:
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).lower()
+    return re.findall(r"[a-z]+", folded)
+
+
+def same_person(written: str, name: str) -> bool:
+    """'A. Smith' / 'Alice Smith' / 'Smith' in a footnote and 'Alice Smith' in the author list."""
+    a, b = _person_tokens(written), _person_tokens(name)
+    if not a or not b or a[-1] != b[-1]:
+        return False
+    return len(a) == 1 or a[0][0] == b[0][0]

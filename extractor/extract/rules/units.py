@@ -27,7 +27,11 @@ from ...resolve import Resolver
 from .lines import EMAIL_TOKEN_RE, NOTE_RE, ORG_RE, VENUE_RE, Piece, ZLine, institution_share, is_place_line, split_markers
 
 _CONNECTOR_END_RE = re.compile(r"(?:[,\-–&/(]|\b(?:of|and|for|the|at|in|de|du|des|di|del|della|für|fur|und|et|y|on))\s*$", re.IGNORECASE)
-_ALL_AUTHORS_RE = re.compile(r"\b(?:the|all)\s+authors\s+(?:are|were)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?(.+?)(?:\.(?:\s|$)|$)", re.IGNORECASE)
+# IEEE style: "The authors are with X." / "A. Smith and B. Jones are with X (e-mail: ...)."
+_IS_WITH_RE = re.compile(
+    r"(?:^|(?<=[.;]\s)|(?<=[*∗†‡§¶\d]))\s*(?P<who>[A-Z][^.;]*?(?:\s[A-Z]\.[^.;]*?)*?)\s+(?:is|are)\s+"
+    r"(?:with|at|from|affiliated with)\s+(?:the\s+)?(?P<aff>.+?)(?:\s*\(e-?mail|(?<!\b[A-Z])\.(?:\s|$)|;|$)")
+_ALL_WHO_RE = re.compile(r"^(?:the|all(?: the)?|both)\s+(?:\w+\s+)?authors$", re.IGNORECASE)
 _DEPT_START_RE = re.compile(r"^(?:the\s+)?(?:department|dept\.?|school|faculty|division|college of|graduate school|key lab)", re.IGNORECASE)
 _INLINE_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;]\s))(\d{1,2})\s?(?=[A-Z\u00C0-\u024F])")
 _SPLIT_SEP_RE = re.compile(r"\s+&\s+|\s*/\s*|\s+and\s+|\s*;\s*|,\s+")
@@ -43,6 +47,7 @@ class Unit:
     source: str = "zone"  # zone | cell | footnote
     all_authors: bool = False
     cell: int | None = None
+    who: list[str] = field(default_factory=list)  # names a footnote gives this unit to
 
     def add(self, text: str, line: ZLine | None) -> None:
         text = text.strip()
@@ -162,11 +167,25 @@ def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) ->
             continue
         u.text = text
         out.append(u)
-    joined = " ".join(z.plain for z in lines)
-    for m in _ALL_AUTHORS_RE.finditer(joined):
-        text = clean_unit(m.group(1))
-        if text:
-            out.append(Unit(text, [], [], "footnote", all_authors=True))
+    out += is_with_units(lines)
+    return out
+
+
+def is_with_units(lines: list[ZLine]) -> list[Unit]:
+    """Units from "<names> is/are with <affiliation>" sentences (IEEE journals, some preprints)."""
+    out = []
+    joined = re.sub(r"-\s+(?=[a-z])", "", " ".join(z.plain for z in lines))
+    for m in _IS_WITH_RE.finditer(joined):
+        text = clean_unit(cut_note(m.group("aff")) or m.group("aff"))
+        who = m.group("who").strip()
+        if not text or not looks_like_affiliation(text):
+            continue
+        if _ALL_WHO_RE.match(who):
+            out.append(Unit(text, [], list(lines), "footnote", all_authors=True))
+            continue
+        names = [n.strip() for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", who) if n.strip()]
+        if names and all(len(n.split()) <= 5 for n in names):
+            out.append(Unit(text, [], list(lines), "footnote", who=names))
     return out
 
 
