@@ -83,7 +83,7 @@ def test_model_family_f1_core_tier_only() -> None:
     models = [{"family": "Llama", "tier": "core"}, {"family": "BERT", "tier": "core"},
               {"family": "ResNet", "tier": "extended"}]
     g = [gold("a", ["US"], models=models)]
-    p = [pred("a", ["US"], families=["llama", "ResNet", "GPT"])]
+    p = [pred("a", ["US"], families=["llama", "ResNet", "GPT", "VGG"])]  # VGG: extended scope, not listed
     r = evaluate(g, p)
     assert r.families_scope == "core tier"
     assert (r.families.tp, r.families.fp, r.families.fn) == (1, 1, 1)

@@ -49,13 +49,32 @@ def strip_references(text: str) -> str:
             pos = low.rfind(word, 0, pos)
             if pos <= best or pos < 0:
                 break
-            start = low.rfind("\n", 0, pos) + 1
+            start = max(low.rfind("\n", 0, pos), low.rfind("\f", 0, pos)) + 1  # page breaks end lines too
             end = low.find("\n", pos)
             line = low[start : end if end >= 0 else len(low)]
             if _REFS_RE.fullmatch("\n" + line + "\n"):
                 best = start
                 break
     return text[:best] if best > len(text) * 0.3 else text
+
+
+# "(Deepseek, 2025)", "(Kimi et al., 2025)", "Kimi Team, 2025": a citation key, not a model
+_CITATION_AFTER_RE = re.compile(r"^[\w\-]*(?:\s+(?:Team|AI|Inc\.?))?(?:\s+et\s+al\.?)?,?\s*\(?(?:19|20)\d\d[a-z]?\b")
+# "LLaMA Factory", "Megatron-LM codebase", "Hugging Face Transformers": software, not a model
+_SOFTWARE_AFTER_RE = re.compile(r"^[\w\-]*[\s\-]*(?:factory|codebase|library|libraries|toolkit|package)\b", re.IGNORECASE)
+_SOFTWARE_BEFORE_RE = re.compile(r"(?:hugging\s?face(?:'s|’s)?|🤗)\s*$", re.IGNORECASE)
+
+
+def is_citation_or_software(text: str, start: int, end: int) -> bool:
+    """Is the hit at text[start:end] a citation key or the name of a software package?"""
+    after = text[end : end + 40]
+    if _CITATION_AFTER_RE.match(after):
+        before = text[max(0, start - 3) : start]
+        if "(" in before or ";" in before or "," in before or after.lstrip().startswith(("et al", "Team")):
+            return True
+    if _SOFTWARE_AFTER_RE.match(after):
+        return True
+    return bool(_SOFTWARE_BEFORE_RE.search(text[max(0, start - 20) : start]))
 
 
 def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
@@ -73,6 +92,8 @@ def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
     found: dict[str, ModelMention] = {}
     for where, text in zones:
         for hit in find(text):
+            if is_citation_or_software(text, hit.start, hit.end):
+                continue
             m = found.get(hit.family)
             if m is None:
                 found[hit.family] = ModelMention(
