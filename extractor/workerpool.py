@@ -4,7 +4,7 @@ Why not ``concurrent.futures.ProcessPoolExecutor``: a worker that segfaults brea
 whole executor (every pending future fails with ``BrokenProcessPool``), and nothing can
 stop a worker stuck inside a long C call (MuPDF interpreting a hostile content stream
 never returns to Python, so a ``SIGALRM`` handler never runs). Here each worker is a
-long-lived child process fed one task at a time over its own pipe; the parent watches
+long-lived child process fed a task or two at a time over its own pipe; the parent watches
 every pipe, every process sentinel and every deadline, so:
 
 - a task that outlives its deadline gets its worker killed (SIGKILL) and replaced; only
@@ -146,8 +146,9 @@ class _Worker:
         self.conn = conn
         self.ready = False
         self.born = time.monotonic()
-        self.task: tuple[Any, tuple[Any, ...]] | None = None
-        self.started = 0.0
+        #: Tasks sent and not answered, in the order the worker runs them; the head runs.
+        self.tasks: deque[tuple[Any, tuple[Any, ...]]] = deque()
+        self.started = 0.0  # when the head task started (as far as the parent can tell)
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -176,16 +177,18 @@ class SupervisedPool:
         initializer: run once in each new worker.
         memory_mb: address-space limit per worker (None: no limit).
         start_method: a multiprocessing start method (default: :func:`default_start_method`).
+        prefetch: tasks queued per worker (2: the next file is already there when one ends).
     """
 
     def __init__(self, func: Callable[..., Any], workers: int, timeout: float, *,
                  initializer: Callable[[], None] | None = None, memory_mb: float | None = None,
-                 start_method: str | None = None):
+                 start_method: str | None = None, prefetch: int = 2):
         self.func = func
         self.n = max(1, int(workers))
         self.timeout = float(timeout)
         self.initializer = initializer
         self.memory_mb = memory_mb
+        self.prefetch = max(1, int(prefetch))
         self.ctx = get_context(start_method or default_start_method())
         self.workers: list[_Worker] = []
         self.spawned = 0
@@ -218,11 +221,11 @@ class SupervisedPool:
         """Stop every worker: ask politely, then kill what does not leave at once."""
         for w in self.workers:
             with contextlib.suppress(Exception):
-                if w.task is None:
+                if not w.tasks:
                     w.conn.send(None)
         deadline = time.monotonic() + 2.0
         for w in list(self.workers):
-            if w.task is None:
+            if not w.tasks:
                 with contextlib.suppress(Exception):
                     w.proc.join(max(0.0, deadline - time.monotonic()))
             w.kill()
@@ -241,7 +244,10 @@ class SupervisedPool:
 
         Every task yields exactly once, whatever happens to its worker. The caller may
         take its time between outcomes (say, writing to a database): a result that
-        arrived before its deadline is never counted as a timeout.
+        arrived before its deadline is never counted as a timeout. Each worker holds up to
+        ``prefetch`` tasks so it never waits for a busy parent; a task's clock starts when
+        the parent sees the task before it finish (a little late, never early), and the
+        tasks queued behind a crashed or killed one go back to the queue, untried.
 
         Raises:
             PoolStartupError: workers die before taking any task, repeatedly.
@@ -252,23 +258,28 @@ class SupervisedPool:
             self._spawn()
         startup_failures = 0
         try:
-            while pending or any(w.task is not None for w in self.workers):
-                # Hand out work; replace workers lost to kills and crashes while work remains.
-                busy = sum(1 for w in self.workers if w.task is not None or not w.ready)
-                while pending and len(self.workers) < self.n and len(self.workers) - busy < len(pending):
+            while pending or any(w.tasks for w in self.workers):
+                # Replace workers lost to kills and crashes while work remains; hand out work.
+                idle = sum(1 for w in self.workers if w.ready and not w.tasks)
+                starting = sum(1 for w in self.workers if not w.ready)
+                while len(self.workers) < self.n and pending and idle + starting < len(pending):
                     self._spawn()
-                    busy += 1
-                for w in self.workers:
-                    if w.ready and w.task is None and pending:
+                    starting += 1
+                for depth in range(1, self.prefetch + 1):  # breadth first: every idle worker first
+                    for w in self.workers:
+                        if not (w.ready and pending and len(w.tasks) < depth):
+                            continue
                         task = pending.popleft()
                         try:
                             w.conn.send(task[1])
                         except (OSError, EOFError):
-                            pending.appendleft(task)  # died idle: the sentinel handles it
+                            pending.appendleft(task)  # it died: the sentinel handles it
                             continue
-                        w.task, w.started = task, time.monotonic()
+                        if not w.tasks:
+                            w.started = time.monotonic()
+                        w.tasks.append(task)
                 now = time.monotonic()
-                deadlines = [w.started + self.timeout for w in self.workers if w.task is not None]
+                deadlines = [w.started + self.timeout for w in self.workers if w.tasks]
                 deadlines += [w.born + STARTUP_TIMEOUT for w in self.workers if not w.ready]
                 wait_for = max(0.0, min(deadlines) - now) if deadlines else None
                 handles: list[Any] = [w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers]
@@ -288,10 +299,10 @@ class SupervisedPool:
                             w.ready = True
                             startup_failures = 0
                             continue
-                        if kind in ("ok", "error") and w.task is not None:
-                            key = w.task[0]
-                            took = time.monotonic() - w.started
-                            w.task = None
+                        if kind in ("ok", "error") and w.tasks:
+                            key = w.tasks.popleft()[0]
+                            now = time.monotonic()
+                            took, w.started = now - w.started, now
                             if kind == "ok":
                                 yield Outcome(key, value=payload, seconds=took)
                             else:
@@ -305,10 +316,12 @@ class SupervisedPool:
                         w.proc.join(5)
                         how = _signal_name(w.proc.exitcode)
                         self._retire(w)
-                        if w.task is not None:
+                        if w.tasks:
+                            head = w.tasks.popleft()
+                            pending.extendleft(reversed(w.tasks))  # queued behind it: never started
+                            w.tasks.clear()
                             self.crashed += 1
-                            yield Outcome(w.task[0], failure="crash", detail=how,
-                                          seconds=time.monotonic() - w.started)
+                            yield Outcome(head[0], failure="crash", detail=how, seconds=time.monotonic() - w.started)
                         elif not w.ready:
                             startup_failures += 1
                             if startup_failures >= 3:
@@ -316,11 +329,13 @@ class SupervisedPool:
                 # Deadlines: kill a worker whose task ran out of time (and left no answer).
                 now = time.monotonic()
                 for w in list(self.workers):
-                    if w.task is not None and now - w.started >= self.timeout and not w.conn.poll(0):
-                        key, took = w.task[0], now - w.started
+                    if w.tasks and now - w.started >= self.timeout and not w.conn.poll(0):
+                        head, took = w.tasks.popleft(), now - w.started
+                        pending.extendleft(reversed(w.tasks))
+                        w.tasks.clear()
                         self.killed += 1
                         self._retire(w)
-                        yield Outcome(key, failure="timeout", detail=f"killed after {took:.1f} s", seconds=took)
+                        yield Outcome(head[0], failure="timeout", detail=f"killed after {took:.1f} s", seconds=took)
                     elif not w.ready and now - w.born >= STARTUP_TIMEOUT:
                         self._retire(w)
                         startup_failures += 1
