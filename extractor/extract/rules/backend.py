@@ -57,10 +57,12 @@ class RulesBackend:
         zlines = build_zlines(front, zone)
         for zl in zlines:
             zl.kind = classify(zl, self.resolver)
-        restyle_names(zlines)
+        restyle_names(zlines, self.resolver)
         foot = build_zlines(front, [i for i in front.footnote_lines if i not in set(zone)], footnote=True)
         for zl in foot:
             zl.kind = classify(zl, self.resolver)
+            if zl.kind == "names":
+                zl.kind = "other"  # footnotes hold no name lines ("Collegium de Lyon.")
 
         slots, cells = name_cells(zlines)
         attach_marker_lines(slots, zlines)
@@ -155,7 +157,8 @@ class RulesBackend:
         everyone = [i for i, u in enumerate(units) if u.all_authors]
         named = [(i, u.who) for i, u in enumerate(units) if u.who]
         for s in slots:
-            picked = [i for m in s.markers for i in by_marker.get(m, [])]
+            picked = [i for m in s.markers for i in by_marker.get(m, []) or
+                      [j for part in _decompose(m, by_marker) for j in by_marker[part]]]
             if not picked:
                 for c in shared.get(s.cell, [s.cell]):
                     picked += by_cell.get(c, [])
@@ -229,3 +232,25 @@ class RulesBackend:
                 evidence=evidence_in_lines(front, raw, sorted({z.index for z in units[u].lines})),
             ))
         return affiliations, remap
+
+
+def _decompose(marker: str, known: dict[str, list[int]]) -> list[str]:
+    """'†††' printed for '†' + '††' (symbols set side by side with no comma): known markers
+    of one repeated symbol, of distinct lengths, that add up to the run."""
+    if len(marker) < 2 or len(set(marker)) != 1:
+        return []
+    sym = marker[0]
+    lengths = sorted((len(k) for k in known if k and set(k) == {sym} and len(k) < len(marker)), reverse=True)
+
+    def search(rest: int, options: list[int]) -> list[int] | None:
+        if rest == 0:
+            return []
+        for i, n in enumerate(options):
+            if n <= rest:
+                found = search(rest - n, options[i + 1:])
+                if found is not None:
+                    return [n] + found
+        return None
+
+    parts = search(len(marker), lengths)
+    return [sym * n for n in parts] if parts else []

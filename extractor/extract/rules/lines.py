@@ -275,7 +275,7 @@ def classify(zl: ZLine, resolver: Resolver) -> str:
             return "aff"
         return "skip"
     if ORG_RE.search(plain):
-        return "aff"
+        return "names" if _names_with_one_org_word(zl, resolver) else "aff"
     if _EMAIL_FRAGMENT_RE.match(plain):
         return "email"  # "{anirban.laha," : a brace group broken over lines
     if zl.starts_with_marker:
@@ -285,6 +285,17 @@ def classify(zl: ZLine, resolver: Resolver) -> str:
     if resolver.find_countries(plain) or resolver.resolve(plain).in_gazetteer:
         return "aff"
     return "other"
+
+
+def _names_with_one_org_word(zl: ZLine, resolver: Resolver) -> bool:
+    """"Filip Wolski, OpenAI Jonathan Ho, Pieter Abbeel": a list of names in which one
+    part holds an organisation word is still a names line."""
+    parts = [p for p in _NAME_SEP_RE.split(zl.name_text) if p and p.strip()]
+    org = [p for p in parts if ORG_RE.search(p)]
+    rest = [p for p in parts if not ORG_RE.search(p)]
+    if len(org) != 1 or len(rest) < 2 or not (zl.markers or len(parts) >= 4):
+        return False
+    return looks_like_names(", ".join(rest), resolver) and not zl.starts_with_marker
 
 
 _EMAIL_FRAGMENT_RE = re.compile(r"^\s*[{(][\w.+\-]+(?:\s*,\s*[\w.+\-]+)*,?\s*$")
@@ -335,21 +346,37 @@ def line_above(z: ZLine, lines: list[ZLine]) -> ZLine | None:
     return best
 
 
-def restyle_names(zlines: list[ZLine]) -> None:
-    """A 'names' line set like the affiliation line right above it is a wrapped affiliation.
+def restyle_names(zlines: list[ZLine], resolver: Resolver | None = None) -> None:
+    """Make the names/affiliation call agree with the type the block sets each in.
 
-    "Space Engineering Center at École Polytechnique" / "Fédérale de Lausanne": the second
-    line reads like a name, but it is set in the affiliation's type, directly under it,
-    while the real names of the block are set differently (bold, or larger).
+    Templates set names in one style (bold, or larger) and affiliations in another. When
+    the block shows two such styles, a 'names' line set like the affiliations is an
+    affiliation that reads like a name ("Aurora Innovation", "Fédérale de Lausanne"), and
+    an affiliation or 'other' line set like the names that reads like a name is a name
+    ("Jingdong Wang", "jiefeng peng"). The names style is voted by the names lines, the
+    confident ones (markers, several names, top of their column) counting more.
     """
     names = [z for z in zlines if z.kind == "names"]
-    styles = {_style(z) for z in names}
-    if len(styles) < 2:
+    if not names:
         return
+    votes: dict[tuple[bool, int], float] = {}
     for z in names:
-        above = line_above(z, zlines)
-        if above is None or above.kind not in ("aff", "other"):
-            continue
-        if _style(above) == _style(z) and z.bbox[1] - above.bbox[3] < 0.8 * z.size \
-                and any(_style(o) != _style(z) for o in names):
+        weight = 1.0 + bool(z.markers) + (len(_NAME_SEP_RE.split(z.name_text)) > 1) + (line_above(z, zlines) is None)
+        votes[_style(z)] = votes.get(_style(z), 0.0) + weight
+    name_style = max(votes, key=lambda k: votes[k])
+    aff_votes: dict[tuple[bool, int], int] = {}
+    for z in zlines:
+        if z.kind == "aff" and _style(z) != name_style:
+            aff_votes[_style(z)] = aff_votes.get(_style(z), 0) + 1
+    if not aff_votes:
+        return
+    aff_style = max(aff_votes, key=lambda k: aff_votes[k])
+    for z in names:
+        if _style(z) == aff_style:
             z.kind = "aff"
+    for z in zlines:
+        if z.kind in ("aff", "other") and _style(z) == name_style and not z.starts_with_marker:
+            parts = [p for p in _NAME_SEP_RE.split(z.name_text) if p and p.strip()]
+            if parts and all(name_part_ok(p, relaxed=True) for p in parts) and any(len(p.split()) > 1 for p in parts) \
+                    and not (resolver is not None and is_place_line(z.plain, resolver)):
+                z.kind = "names"

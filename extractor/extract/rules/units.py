@@ -211,6 +211,10 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
         return True
     if is_place_line(text, resolver):
         return True
+    if "," in unit.text and is_place_line(unit.text.rsplit(",", 1)[-1], resolver):
+        return False  # "Computer Science Division, USA": a unit that ends with its place is complete
+    if _name_spans_break(unit.text, text, resolver):
+        return True  # "..., Massachusetts" + "Institute of Technology"
     head = resolver.resolve(text)
     if text[:1].islower() and not head.in_gazetteer:
         return True
@@ -298,3 +302,16 @@ def _related(a: str | None, b: str | None, resolver: Resolver) -> bool:
         return False
     pa, pb = ea.parent or ea.name, eb.parent or eb.name
     return pa == pb or pa == eb.name or pb == ea.name
+
+
+def _name_spans_break(before: str, after: str, resolver: Resolver) -> bool:
+    """Does a known institution name run across the line break between the two texts?"""
+    spans = getattr(resolver, "institution_spans", None)
+    if spans is None:
+        return False
+    joined = f"{before} {after}"
+    cleaned, found = spans(joined)
+    if cleaned != joined:
+        return False  # offsets would not line up; do not guess
+    cut = len(before)
+    return any(start < cut < end for _, start, end in found)
