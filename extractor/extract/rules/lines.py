@@ -215,6 +215,8 @@ def name_part_ok(part: str, relaxed: bool = False) -> bool:
 def looks_like_names(text: str, resolver: Resolver | None = None) -> bool:
     """True when most separated parts of ``text`` are person names (and not places)."""
     text = _HONORIFIC_RE.sub("", text)
+    if re.search(r"[a-z]{2}[.;:] +[A-Za-z]", text):
+        return False  # a sentence ("... perspectives. Empirically, the method ...")
     parts = [p for p in _NAME_SEP_RE.split(text.strip().strip(",")) if p and p.strip()]
     if not parts:
         return False
@@ -227,7 +229,8 @@ def looks_like_names(text: str, resolver: Resolver | None = None) -> bool:
             continue
         good += 1
         multi += len(part.split()) > 1
-    return multi >= 1 and good >= max(1, round(0.7 * len(parts)))
+    need = len(parts) if len(parts) <= 2 else round(0.7 * len(parts))
+    return multi >= 1 and good >= need
 
 
 def _is_place(text: str, resolver: Resolver) -> bool:
@@ -361,7 +364,9 @@ def restyle_names(zlines: list[ZLine], resolver: Resolver | None = None) -> None
         return
     votes: dict[tuple[bool, int], float] = {}
     for z in names:
-        weight = 1.0 + bool(z.markers) + (len(_NAME_SEP_RE.split(z.name_text)) > 1) + (line_above(z, zlines) is None)
+        above = line_above(z, zlines)
+        top_of_cell = above is None or above.kind in ("email", "skip") or z.bbox[1] - above.bbox[3] > 0.8 * z.size
+        weight = 1.0 + bool(z.markers) + (len(_NAME_SEP_RE.split(z.name_text)) > 1) + 2 * top_of_cell + z.bold
         votes[_style(z)] = votes.get(_style(z), 0.0) + weight
     name_style = max(votes, key=lambda k: votes[k])
     aff_votes: dict[tuple[bool, int], int] = {}
