@@ -75,3 +75,21 @@ def test_bad_key_exits_with_a_clear_message(db_path: Path) -> None:
         assert srv.count(path=CHAT) == 1
     assert result.exit_code == 1
     assert "refused the API key" in result.output and PLANTED_KEY not in result.output
+
+
+def test_run_dry_run_ingests_then_estimates_and_stops(tmp_path: Path, db_path: Path) -> None:
+    from tests.pdf_factory import simple_paper
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    simple_paper(papers / "a.pdf")
+    with FakeOpenAI(responder=oracle) as srv:
+        result = invoke(["run", str(papers), "--backend", "rules,llm", "--db", str(db_path), "--dry-run",
+                         "--batch-api"], srv)
+        assert srv.count() == 0
+    assert result.exit_code == 0, result.output
+    assert "rules: offline backend, no cost" in result.output
+    assert "dry run: 1 documents -> 2 requests" in result.output and "at Batch API prices" in result.output
+    with Store.open(db_path) as store:
+        assert store.status_counts()["documents"] == 1
+        assert store.query("SELECT count(*) AS n FROM extractions")[0]["n"] == 0
