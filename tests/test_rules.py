@@ -123,6 +123,9 @@ def test_model_mentions_skip_the_bibliography(backend: RulesBackend, tmp_path: P
     ("Beijing, China", False),
     ("Department of Computer Science", False),
     ("Hong Kong", False),
+    ("Ai Kawamura, Mila Novak, Eth Brown", True),  # given names, not AI / Mila / ETH
+    ("Anna Berg · Jun Wang · Eva Lind", True),
+    ("... perspectives. Empirically, the method is robust", False),
 ])
 def test_looks_like_names(text: str, expected: bool) -> None:
     from extractor.resolve import get_resolver
@@ -143,3 +146,28 @@ def test_document_without_front_matter_gives_a_warning(backend: RulesBackend) ->
 
     ext = backend.extract(Document(sha256="0" * 64, source_file="x.pdf"))
     assert ext.authors == [] and ext.warnings
+
+
+def test_marker_helpers() -> None:
+    from extractor.extract.rules.backend import _decompose
+    from extractor.extract.rules.lines import split_markers
+
+    assert split_markers("1,2∗") == ["1", "2", "*"]
+    assert split_markers("* 1") == ["*", "1"]
+    assert split_markers("††") == ["††"]
+    assert sorted(_decompose("†††", {"†": [0], "††": [1]})) == ["†", "††"]
+    assert _decompose("‡‡", {"†": [0]}) == []
+
+
+def test_units_cut_and_split() -> None:
+    from extractor.extract.rules.cache import CachedResolver
+    from extractor.extract.rules.units import cut_note, split_institutions
+    from extractor.resolve import get_resolver
+
+    r = CachedResolver(get_resolver())
+    assert cut_note("University of Copenhagen, Denmark. Correspondence to: A <a@b.dk>") == "University of Copenhagen, Denmark."
+    assert cut_note("Yan Xu and Benyou Wang are the corresponding authors.") == ""
+    assert split_institutions("UIUC & UChicago", r) == ["UIUC", "UChicago"]
+    assert split_institutions("MIT, Cambridge, MA", r) == ["MIT, Cambridge, MA"]
+    assert split_institutions("Paul G. Allen School of Computer Science & Engineering, University of Washington", r) \
+        == ["Paul G. Allen School of Computer Science & Engineering, University of Washington"]

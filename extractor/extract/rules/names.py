@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .lines import _HONORIFIC_RE, ZLine, name_part_ok, split_markers
 
-_SEP_RE = re.compile(r"\s*(?:,|;|\band\b|&)\s*|\s{2,}")
+_SEP_RE = re.compile(r"\s*(?:,|;|\band\b|&|[·•|])\s*|\s{2,}")
 _TRAILING_MARK_RE = re.compile(r"(?<=[^\W\d_])\s?((?:\d{1,2}|[*∗†‡§¶♠♣♥♦♢♡⋆★#]+)(?:\s?[,∗*†‡§¶]\s?(?:\d{1,2}|[*∗†‡§¶]+))*)$")
 _PREFIX_RE = re.compile(r"^(?:dr|prof|professor|mr|ms|mrs)\.?\s+", re.IGNORECASE)
 

@@ -33,7 +33,7 @@ _IS_WITH_RE = re.compile(
     r"(?:with|at|from|affiliated with)\s+(?:the\s+)?(?P<aff>.+?)(?:\s*\(e-?mail|(?<!\b[A-Z])\.(?:\s|$)|;|$)")
 _ALL_WHO_RE = re.compile(r"^(?:the|all(?: the)?|both)\s+(?:\w+\s+)?authors$", re.IGNORECASE)
 _DEPT_START_RE = re.compile(r"^(?:the\s+)?(?:department|dept\.?|school|faculty|division|college of|graduate school|key lab)", re.IGNORECASE)
-_INLINE_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;]\s))(\d{1,2})\s?(?=[A-Z\u00C0-\u024F])")
+_INLINE_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;]\s))(\d{1,2})(?:\s?(?=[A-Z\u00C0-\u024F])|\s*$)")
 _SPLIT_SEP_RE = re.compile(r"\s+&\s+|\s*/\s*|\s+and\s+|\s*;\s*|,\s+")
 
 
@@ -163,7 +163,7 @@ def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) ->
         text = clean_unit(cut_note(u.text))
         if not text or not (set(u.markers) & expected) or set(u.markers) <= defined:
             continue
-        if len(text) > 250 or not looks_like_affiliation(text):
+        if len(text) > 400 or not looks_like_affiliation(text):
             continue
         u.text = text
         out.append(u)
