@@ -51,6 +51,13 @@ def status_line(at: AppTest) -> str:
     return next(t.value for t in at.text if " · version " in t.value)
 
 
+def tab(at: AppTest, label: str) -> None:
+    """Open a tab of the record editor (the tabs are lazy: only the open one is built)."""
+    at.session_state["record_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+
+
 def record(db: Path, pid: str):
     with Store.open(db) as s:
         return s.get_record(pid)
@@ -105,10 +112,12 @@ def test_correct_in_the_editor(env) -> None:
     at.text_input(key=f"ed-{pid}-af-0-inst").set_value("TU Munich").run()
     at.selectbox(key=f"ed-{pid}-af-0-country").set_value("DE").run()
     at.selectbox(key=f"ed-{pid}-af-0-sector").set_value("government").run()
+    tab(at, "Authors")  # edits on the other tab stay in the draft
     at.button(key=f"ed-{pid}-au-0-down").click().run()  # reorder authors
     at.button(key=f"ed-{pid}-addau").click().run()
     at.text_input(key=f"ed-{pid}-au-2-name").set_value("New Person").run()
     at.multiselect(key=f"ed-{pid}-au-2-affs").set_value([0]).run()
+    tab(at, "Title & models")
     at.text_input(key=f"ed-{pid}-mm-0-family").set_value("RoBERTa").run()
     assert record(db, pid).status == RecordStatus.IN_REVIEW  # nothing saved yet
     assert at.button(key="approve").label == "Save & next"
@@ -134,6 +143,7 @@ def test_remove_and_add_affiliation(env) -> None:
     at.button(key=f"ed-{pid}-addaff").click().run()
     at.button(key=f"ed-{pid}-af-0-rm").click().run()
     at.selectbox(key=f"ed-{pid}-af-1-country").set_value("DE").run()
+    tab(at, "Authors")
     at.multiselect(key=f"ed-{pid}-au-0-affs").set_value([1]).run()
     at.button(key="approve").click().run()  # A saves pending edits
     rec = record(db, pid)
@@ -261,6 +271,8 @@ def test_backends_side_by_side(env) -> None:
             review.approve(s, pid, "carol", expected_version=r.version)
     at = open_record()
     assert status_line(at).startswith(ids["tsinghua"])
+    assert any(t.value == "countries —  record: CN   ·   llm: US   ·   rules: CN" for t in at.text)  # at the top
+    tab(at, "Backends")
     frames = [df.value for df in at.dataframe]
     side = next(f for f in frames if "llm" in f.columns)
     row = side[side["field"] == "countries"].iloc[0]

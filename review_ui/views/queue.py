@@ -29,16 +29,19 @@ def cb_mode(mode: str) -> None:
     n.reset()
 
 
+@st.cache_data(ttl=30, max_entries=32, show_spinner="Counting…")
+def _counts(db: str, filters: tuple[tuple[str, str | None], ...]) -> tuple[dict, dict]:
+    """queue_counts and review_progress, cached briefly: they read every record."""
+    store = common.store()
+    f = review.make_filters(**dict(filters)) if filters else None
+    return queue.queue_counts(store, f), queue.review_progress(store)
+
+
 def main() -> None:
     common.reviewer()
     store, n = common.store(), common.nav()
     st.title("Review queue")
     common.show_flash()
-
-    progress = queue.review_progress(store)
-    st.progress(min(max(progress["share_reviewed"], 0.0), 1.0),
-                text=f"{progress['share_reviewed']:.0%} of the expected aggregate-moving corrections reviewed — "
-                     f"{progress['message']}")
 
     facets = store.record_facets()
     cols = st.columns(4)
@@ -54,16 +57,7 @@ def main() -> None:
                       format_func=lambda v: "anyone" if not v else inert(v, 60))
     filters = common.queue_filters(n)
 
-    counts = queue.queue_counts(store, filters)
-    by_status = counts["by_status"]
-    m = st.columns(6)
-    for col, status in zip(m, ("queued", "in_review", "verified", "rejected", "machine", "failed"), strict=True):
-        col.metric(status.replace("_", " "), by_status.get(status, 0))
-    audit = counts["audit"]
     pending2 = len(store.double_reviews(pending=True, exclude_reviewer=common.reviewer()))
-    st.caption(f"Audit sample: {audit['drawn']} drawn, {audit['done']} verified, {audit['rejected']} rejected, "
-               f"{audit['pending']} waiting · second reviews waiting for you: {pending2}")
-
     a, b, c = st.columns(3)
     a.button("Review the queue", key="mode_queue", type="primary" if n.mode == "queue" else "secondary",
              on_click=cb_mode, args=("queue",), width="stretch")
@@ -96,12 +90,26 @@ def main() -> None:
                                 format_func=lambda p: f"{p} · {inert(next(i.title for i in head if i.paper_id == p), 70)}")
             if st.button("Open", key="open"):
                 st.switch_page(common.RECORD_PAGE, query_params={"paper": pick})
+
+    # Counts last: they read every record, and nothing above waits for them.
+    counts, progress = _counts(common.db_path(), tuple(sorted((n.filters or {}).items())))
     with right:
         st.subheader("By reason")
         st.dataframe([{"reason": k, "records": v} for k, v in counts["by_reason"].items()], hide_index=True,
                      width="stretch")
         st.caption(f"Expected corrections still queued: {counts['remaining_impact_mass']:.2f}")
-        st.caption(f"Reject reasons: {', '.join(review.REJECT_REASONS)}")
+    st.subheader("Progress")
+    st.progress(min(max(progress["share_reviewed"], 0.0), 1.0),
+                text=f"{progress['share_reviewed']:.0%} of the expected aggregate-moving corrections reviewed — "
+                     f"{progress['message']}")
+    by_status = counts["by_status"]
+    m = st.columns(6)
+    for col, status in zip(m, ("queued", "in_review", "verified", "rejected", "machine", "failed"), strict=True):
+        col.metric(status.replace("_", " "), by_status.get(status, 0))
+    audit = counts["audit"]
+    st.caption(f"Audit sample: {audit['drawn']} drawn, {audit['done']} verified, {audit['rejected']} rejected, "
+               f"{audit['pending']} waiting · second reviews waiting for you: {pending2} · "
+               f"counts refresh every 30 s")
 
 
 main()

@@ -423,8 +423,7 @@ def main() -> None:
     extractions = store.extractions_for(record.sha256)
     pairs = [(m, e) for m, e, _ in extractions]
     flags = view.affiliation_flags(view_record, pairs)
-    known = {a["id"] for a in draft["content"]["affiliations"]}
-    flagged = [aid for aid in view.flagged_affiliation_ids(view_record, pairs) if aid in known][:3]
+    flagged = render.display_flagged(view_record, pairs, {a["id"] for a in draft["content"]["affiliations"]})
 
     _action_bar(pid, record.version, dirty, double)
     keys.bind_fix_key(_qf_key(dkey, flagged[0]) if flagged else None)  # early: F works as soon as possible
@@ -462,32 +461,46 @@ def main() -> None:
             rows = [r for r in view.backend_comparison(view_record, pairs) if r["differs"]] if len(pairs) > 1 else []
             if rows:
                 st.caption("Backends disagree on")
-                st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items() if k != "differs"} for r in rows],
-                             hide_index=True, width="stretch")
+                for r in rows:
+                    st.text(f"{r['field']} —  " + "   ·   ".join(f"{k}: {view.inert(str(v), 200)}" for k, v in r.items()
+                                                                 if k not in ("field", "differs")))
         _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags)
-        tabs = st.tabs(["Affiliations", "Authors", "Title & models", "Backends", "History"])
-        with tabs[0]:
-            editor.render_affiliations(dkey, flags)
-        with tabs[1]:
-            editor.render_authors(dkey)
-        with tabs[2]:
-            editor.render_title_and_models(dkey)
-        with tabs[3]:
-            rows = view.backend_comparison(view_record, pairs)
-            st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items()} for r in rows], hide_index=True,
-                         width="stretch")
-        with tabs[4]:
-            if double:
-                st.text("Hidden during a blind second review.")
-            else:
-                hist = store.log_rows(paper_id=pid)
-                st.dataframe([{"at": h["at"][:19], "who": view.inert(h["actor"], 60), "action": h["action"],
-                               "status": f"{h['status_before'] or ''} → {h['status_after'] or ''}",
-                               "version": h["version_after"], "note": view.inert(h["note"], 200)}
-                              for h in hist], hide_index=True, width="stretch")
+        # Lazy tabs: only the open one is built (fewer widgets to draw per record = faster next record).
+        tabs = st.tabs(["Affiliations", "Authors", "Title & models", "Backends", "History"], key="record_tab",
+                       on_change="rerun")
+        if tabs[0].open:
+            with tabs[0]:
+                editor.render_affiliations(dkey, flags)
+        if tabs[1].open:
+            with tabs[1]:
+                editor.render_authors(dkey)
+        if tabs[2].open:
+            with tabs[2]:
+                editor.render_title_and_models(dkey)
+        if tabs[3].open:
+            with tabs[3]:
+                rows = view.backend_comparison(view_record, pairs)
+                st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items()} for r in rows], hide_index=True,
+                             width="stretch")
+        if tabs[4].open:
+            with tabs[4]:
+                _history(store, pid, double)
         editor.render_save_bar(dkey, cb_approve, (pid, record.version))
     with left:
         _page(store, record.sha256, view_record, flagged)
+    if not double:  # render the next records' pages while the reviewer reads this one
+        render.prefetch(common.db_path(), filters=common.queue_filters(n), audit=n.mode == "audit")
+
+
+def _history(store, pid: str, double: bool) -> None:  # type: ignore[no-untyped-def]
+    if double:
+        st.text("Hidden during a blind second review.")
+        return
+    hist = store.log_rows(paper_id=pid)
+    st.dataframe([{"at": h["at"][:19], "who": view.inert(h["actor"], 60), "action": h["action"],
+                   "status": f"{h['status_before'] or ''} → {h['status_after'] or ''}",
+                   "version": h["version_after"], "note": view.inert(h["note"], 200)}
+                  for h in hist], hide_index=True, width="stretch")
 
 
 def _page(store, sha256: str, view_record, flagged: list[int]) -> None:  # type: ignore[no-untyped-def]
