@@ -55,7 +55,17 @@ def match_score(local: str, name: str | list[str]) -> float:
         score = max(score, 80.0)
     if len(loc) >= 3 and (last.startswith(loc) or first.startswith(loc)):
         score = max(score, 74.0)
+    if 3 <= len(loc) <= 6 and len(toks) >= 2 and score < MIN_SCORE:
+        # "szf" for Zhifang Sui: surname initial, then letters of the given name, in order
+        for full in (last + given, given + last):
+            if full[0] == loc[0] and _subsequence(loc, full) and (given[0] in loc[1:] or last[0] in loc[1:]):
+                score = max(score, MIN_SCORE + 1)
     return float(score)
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
 
 
 def angle_pairs(text: str) -> list[tuple[str, str]]:
