@@ -1,3 +1,11 @@
 """collabscope: who collaborates with whom in AI research, from PDFs to defensible numbers."""
 
+import sys as _sys
+
+# PyMuPDF 2 imports its optional ONNX page-layout model (pymupdf.layout) on first import:
+# about a second of start-up for every command and worker, and onnxruntime threads in a
+# process that later forks ingest workers. collabscope reads layout from text spans and
+# never uses it, so the import is declined (pymupdf catches the ImportError).
+_sys.modules.setdefault("pymupdf.layout", None)
+
 __version__ = "0.1.0"
