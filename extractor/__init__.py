@@ -2,10 +2,11 @@
 
 import sys as _sys
 
-# PyMuPDF 2 imports its optional ONNX page-layout model (pymupdf.layout) on first import:
-# about a second of start-up for every command and worker, and onnxruntime threads in a
-# process that later forks ingest workers. collabscope reads layout from text spans and
-# never uses it, so the import is declined (pymupdf catches the ImportError).
-_sys.modules.setdefault("pymupdf.layout", None)
+# PyMuPDF 2 imports its optional ONNX page-layout model (pymupdf.layout, pymupdf4llm) on
+# first import: about a second of start-up for every command and worker, and onnxruntime
+# threads in a process that later forks ingest workers. collabscope reads layout from text
+# spans and never uses them, so both imports are declined (pymupdf catches ImportError).
+for _optional in ("pymupdf.layout", "pymupdf4llm"):
+    _sys.modules.setdefault(_optional, None)
 
 __version__ = "0.1.0"

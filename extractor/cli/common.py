@@ -91,6 +91,9 @@ def command(name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
             except CollabscopeError as exc:
                 console_err.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
                 raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                console_err.print("[yellow]interrupted[/]: everything finished so far is saved; re-run to resume")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
 
         app.command(name, **kwargs)(wrapper)
         return func
