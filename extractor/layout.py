@@ -18,7 +18,7 @@ SUPERSCRIPT_FLAG = 1
 BOLD_FLAG = 16
 #: A gap wider than this many font sizes between two pieces of one visual line is kept
 #: as two spaces: it separates grid cells or names, not words.
-WIDE_GAP = 0.8
+WIDE_GAP = 0.6
 
 _ABSTRACT_RE = re.compile(r"^\s*a\s*b\s*s\s*t\s*r\s*a\s*c\s*t\b[\s.:—–-]*", re.IGNORECASE)
 _BODY_HEADING_RE = re.compile(

@@ -240,3 +240,17 @@ def test_model_mentions_in_the_bibliography_do_not_count(backend: RulesBackend, 
     families = {m.family.casefold() for m in ext.model_mentions}
     assert "bert" in families and "llama" not in families
     assert next(m for m in ext.model_mentions if m.family.casefold() == "bert").where.value == "title"
+
+
+def test_grid_row_printed_close_together(backend: RulesBackend, tmp_path: Path) -> None:
+    """Two cells whose lines come out of the PDF as one line each (a narrow gap between cells)."""
+    p = Page()
+    p.page.insert_text((150, 130), "Alice Smith", fontsize=11, fontname="tibo")
+    p.page.insert_text((226, 130), "Bob Jones", fontsize=11, fontname="tibo")
+    p.page.insert_text((140, 143), "University of Toronto", fontsize=10)
+    p.page.insert_text((246, 143), "Peking University", fontsize=10)
+    p.page.insert_text((145, 156), "alice@cs.toronto.edu", fontsize=9, fontname="cour")
+    p.page.insert_text((262, 156), "bob@pku.edu.cn", fontsize=9, fontname="cour")
+    ext = run(backend, p.finish(tmp_path / "close.pdf"))
+    assert countries_of(ext) == {"Alice Smith": ["CA"], "Bob Jones": ["CN"]}
+    assert [a.email for a in ext.authors] == ["alice@cs.toronto.edu", "bob@pku.edu.cn"]

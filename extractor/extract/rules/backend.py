@@ -20,7 +20,7 @@ from ..base import default_cache_key
 from .cache import CachedResolver, evidence_in_lines
 from .emails import assign_emails
 from .grid import assign_lines, merge_stacked, shared_rows
-from .lines import NOTE_RE, ORG_RE, ZLine, build_zlines, classify, restyle_names
+from .lines import ZLine, build_zlines, classify, restyle_names, split_wide
 from .mentions import find_mentions
 from .names import NameSlot, attach_marker_lines, name_cells, same_person
 from .units import Unit, clean_unit, looks_like_affiliation, cut_note, footnote_units, marked_units, sequence_units, split_institutions
@@ -73,7 +73,7 @@ class RulesBackend:
         defined = {m for u in marked for m in u.markers}
         foot_units = footnote_units(foot, expected, defined)
 
-        loose = [z for z in loose if z.kind in ("aff", "other")]
+        loose = [part for z in loose if z.kind in ("aff", "other") for part in split_wide(z)]
         cells = merge_stacked(cells, loose)
         assigned = assign_lines(cells, loose)
         shared = shared_rows(cells, assigned)
@@ -190,7 +190,7 @@ class RulesBackend:
         from ...layout import expand_emails
 
         cell_emails: dict[int, list[str]] = {}
-        email_lines = [z for z in zlines if z.kind == "email"]
+        email_lines = [part for z in zlines if z.kind == "email" for part in split_wide(z)]
         if cells and email_lines:
             loose_assign = assign_lines(cells, email_lines)
             for cid, lines in loose_assign.items():

@@ -386,3 +386,25 @@ def restyle_names(zlines: list[ZLine], resolver: Resolver | None = None) -> None
             if parts and all(name_part_ok(p, relaxed=True) for p in parts) and any(len(p.split()) > 1 for p in parts) \
                     and not (resolver is not None and is_place_line(z.plain, resolver)):
                 z.kind = "names"
+
+
+def split_wide(zl: ZLine) -> list[ZLine]:
+    """Cut an unmarked line at wide gaps (two or more spaces) into one line per piece.
+
+    Neighbouring grid cells can come out of a PDF as one line ("University of Toronto  Peking
+    University") when the gap between them is narrow; each part belongs to its own column.
+    """
+    if len(zl.pieces) != 1 or zl.pieces[0].marker or not re.search(r"\S\s{2,}\S", zl.pieces[0].text):
+        return [zl]
+    piece = zl.pieces[0]
+    chars = piece.chars or [(c, piece.x0) for c in piece.text]
+    out = []
+    for m in re.finditer(r"\S+(?:\s\S+)*", piece.text):
+        part = chars[m.start() : m.end()]
+        xs = [x for _, x in part]
+        width = (piece.x1 - piece.x0) / max(1, len(piece.text))
+        x0, x1 = min(xs) - width / 2, max(xs) + width / 2
+        sub = Piece(m.group(), False, x0, x1, part)
+        out.append(ZLine(zl.index, m.group(), [sub], (x0, zl.bbox[1], x1, zl.bbox[3]), zl.size, zl.bold,
+                         zl.block, zl.footnote, zl.kind))
+    return out or [zl]
