@@ -45,7 +45,8 @@ COUNTRY_FEATURES: tuple[str, ...] = (
     "missing",  # another backend found an affiliation (new country) the primary lacks (count)
     "corrected",  # reconcile replaced a country by the one the text states (another backend agrees)
     "added",  # reconcile added an affiliation another backend found and the primary missed
-    "llm_overruled",  # the llm backend kept the resolver's country over the model's own reading
+    "llm_overruled",  # the llm backend kept the resolver's inferred country over the model's reading
+    "llm_overruled_stated",  # ... kept a country the affiliation text states
     "author_disagree",  # backends give an author affiliations in different countries
     "ungrounded",  # affiliation/author strings not found in the PDF text (count)
     "hq_default",  # multi-country company, no site named: headquarters country
@@ -76,7 +77,7 @@ MODEL_FEATURES: tuple[str, ...] = (
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
     "disagree": -1.6, "disagree_unexplained": -0.4, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "corrected": -1.0, "added": -1.0,
-    "llm_overruled": -1.0,
+    "llm_overruled": -1.0, "llm_overruled_stated": -0.3,
     "author_disagree": -0.6, "ungrounded": -0.8, "hq_default": -0.8, "inferred_weak": -0.5,
     "llm_only": -0.6, "email_conflict": -0.8, "unmatched": -0.3, "country_unknown": -1.5,
     "no_affiliations": -4.0, "author_count_mismatch": -0.6, "author_without_affiliation": -0.7,
@@ -255,27 +256,42 @@ def reset_models(store: Store, targets: Iterable[str] = TARGETS) -> None:
 # --------------------------------------------------------------------------- labels
 
 
+def machine_versions(store: Store) -> dict[str, str]:
+    """Machine content (JSON) of every record a person changed since the machine last wrote it.
+
+    Walks the audit log once: a machine create/reconcile row resets a paper, and the first
+    later row carrying a ``before`` (every human save does) holds what the reviewer was shown.
+    """
+    found: dict[str, str | None] = {}
+    for row in store.query("SELECT paper_id, action, actor, before FROM reviews "
+                           "WHERE before IS NOT NULL OR action IN ('create', 'reconcile') ORDER BY id"):
+        if row["action"] in ("create", "reconcile") and row["actor"] == "machine":
+            found[row["paper_id"]] = None
+        elif found.get(row["paper_id"]) is None and row["before"]:
+            found[row["paper_id"]] = row["before"]
+    return {pid: text for pid, text in found.items() if text}
+
+
 def labelled_records(store: Store, target: str) -> list[tuple[str, dict[str, float], int]]:
     """(paper id, features at reconcile time, label) for every verified record.
 
-    The machine's answer is the content in the audit log's ``before`` of the first human
-    action (what the reviewer was shown); the label is 1 when the verified record has the
-    same country set (or model-family set) as that answer.
+    The machine's answer is the audit log's ``before`` of the first human change after the
+    last machine write (what the reviewer was shown); the label is 1 when the verified
+    record has the same country set (or model-family set) as that answer.
     """
+    from .schemas import PaperContent, PaperRecord  # local: keep the import list short
+
+    before = machine_versions(store)
     rows = store.query(
-        """SELECT r.paper_id, r.data, s.features, s.model_features, s.countries, s.families,
-                  (SELECT v.before FROM reviews v WHERE v.paper_id = r.paper_id AND v.actor != 'machine'
-                     AND v.before IS NOT NULL ORDER BY v.id LIMIT 1) AS machine_before
+        """SELECT r.paper_id, r.data, s.features, s.model_features, s.countries, s.families
            FROM records r JOIN review_signals s USING (paper_id)
            WHERE r.status = 'verified' ORDER BY r.paper_id"""
     )
-    from .schemas import PaperContent, PaperRecord  # local: keep the import list short
-
     out = []
     for row in rows:
         verified = PaperRecord.model_validate_json(row["data"])
-        if row["machine_before"]:
-            machine = PaperContent.model_validate_json(row["machine_before"])
+        if row["paper_id"] in before:
+            machine = PaperContent.model_validate_json(before[row["paper_id"]])
             m_countries, m_families = machine.countries(), machine.model_families()
         else:
             m_countries, m_families = json.loads(row["countries"] or "[]"), json.loads(row["families"] or "[]")

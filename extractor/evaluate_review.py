@@ -11,7 +11,9 @@ compared with the gold country set and model-family set. Then:
 * **review efficiency**: order the records as the queue serves them (priority, then
   P(wrong)) and report the share of all paper-level country-set errors that sit in the top
   5%, 10%, 15% and 20% of that order (percentages of all matched records), plus the same
-  with P(wrong) alone and the share of errors the queued records hold;
+  with P(wrong) alone, the same with each error weighted by how far it moves the
+  aggregates (its impact, as the queue defines it), and the share of errors the queued
+  records hold;
 * every queued record has at least one reason (count of those that do not).
 """
 
@@ -23,9 +25,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .confidence import machine_versions
 from .confidence import metrics as calib_metrics
 from .confidence import reliability
 from .errors import ConfigError
+from .queue import ImpactWeights, impact, routing_meta
 from .schemas import PaperContent, PaperRecord, RecordStatus, paper_id_for
 from .store import Store
 
@@ -46,14 +50,7 @@ def _norm_title(t: str | None) -> str:
 
 def machine_contents(store: Store) -> dict[str, PaperContent]:
     """Machine version of every record a person changed since the machine last wrote it."""
-    found: dict[str, str | None] = {}
-    for row in store.query("SELECT paper_id, action, actor, before FROM reviews "
-                           "WHERE before IS NOT NULL OR action IN ('create', 'reconcile') ORDER BY id"):
-        if row["action"] in ("create", "reconcile") and row["actor"] == "machine":
-            found[row["paper_id"]] = None
-        elif found.get(row["paper_id"]) is None and row["before"]:
-            found[row["paper_id"]] = row["before"]
-    return {pid: PaperContent.model_validate_json(text) for pid, text in found.items() if text}
+    return {pid: PaperContent.model_validate_json(text) for pid, text in machine_versions(store).items()}
 
 
 def _match(store: Store, gold: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -84,14 +81,21 @@ def _gold_families(g: dict[str, Any]) -> list[str] | None:
     return sorted({f for f in fams if f})
 
 
-def capture(order: list[bool], cutoffs: Iterable[float] = CUTOFFS) -> dict[str, float | None]:
-    """Share of the True entries (errors) within the first k% of ``order``."""
+def capture(order: list[float], cutoffs: Iterable[float] = CUTOFFS) -> dict[str, float | None]:
+    """Share of the error weight (True/1 per error, or an impact) within the first k% of ``order``."""
     total = sum(order)
     out: dict[str, float | None] = {}
     for c in cutoffs:
         top = math.ceil(c * len(order))
         out[f"top_{round(c * 100)}%"] = (sum(order[:top]) / total) if total else None
     return out
+
+
+def _true_impact(machine: list[str], gold: list[str], meta: dict[str, Any]) -> float:
+    """How far the machine's error moves the aggregates: the queue's impact of the real correction."""
+    w = ImpactWeights(**meta["weights"]) if meta.get("weights") else ImpactWeights()
+    pair = tuple(meta.get("pair") or ("US", "CN"))
+    return impact(machine, [{"set": gold, "wild": False}], pair=pair, weights=w)  # type: ignore[arg-type]
 
 
 def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, paper_ids: Iterable[str] | None = None,
@@ -101,6 +105,7 @@ def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, pap
     matched = _match(store, gold_rows)
     wanted = set(paper_ids) if paper_ids is not None else None
     machine = machine_contents(store)
+    meta = routing_meta(store)
     signals = {r["paper_id"]: r for r in store.query("SELECT paper_id, p_wrong, priority FROM review_signals")}
     rows = []
     for pid, g in matched.items():
@@ -119,6 +124,7 @@ def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, pap
         rows.append({
             "paper_id": pid,
             "country_right": content.countries() == _gold_countries(g),
+            "true_impact": _true_impact(content.countries(), _gold_countries(g), meta),
             "families_right": None if fams is None else content.model_families() == fams,
             "p_right": 1 - p_wrong,
             "p_models": record.model_confidence,
@@ -144,6 +150,7 @@ def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, pap
                         "reliability": reliability([r["p_right"] for r in rows], [int(r["country_right"]) for r in rows], bins)},
         "efficiency": capture([not r["country_right"] for r in by_queue], cutoffs),
         "efficiency_by_p_wrong": capture([not r["country_right"] for r in by_p], cutoffs),
+        "efficiency_impact_weighted": capture([r["true_impact"] for r in by_queue], cutoffs),
         "queued": {"records": len(queued), "share": (len(queued) / n) if n else None,
                    "errors_held": (sum(not r["country_right"] for r in queued) / sum(errors)) if sum(errors) else None},
         "queued_without_reason": sum(1 for r in rows if r["status"] in ("queued", "in_review") and r["reasons"] == 0),
@@ -182,6 +189,8 @@ def format_markdown(m: dict[str, Any]) -> str:
               "| --- | " + " | ".join("---" for _ in m["efficiency"]) + " |",
               "| queue order (priority = P(wrong) × impact) | " + " | ".join(_pct(v) for v in m["efficiency"].values()) + " |",
               "| P(wrong) alone | " + " | ".join(_pct(v) for v in m["efficiency_by_p_wrong"].values()) + " |",
+              "| queue order, errors weighted by their impact | "
+              + " | ".join(_pct(v) for v in m.get("efficiency_impact_weighted", {}).values()) + " |",
               "", "| P(right) bin | records | mean predicted | observed right |", "| --- | --- | --- | --- |"]
     for r in c.get("reliability", []):
         if r["n"]:

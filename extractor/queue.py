@@ -15,7 +15,7 @@ each machine-owned record (status machine or queued) it reads the signals reconc
                                  + w_intl * |intl(S) - intl(T)|            (intl = two or more countries)
                                  + w_any  * [S != T]                        (any country count moves)
 
-  with w_pair = 1, w_intl = 0.5, w_any = 0.1. For "plus one unknown country" the term is
+  with w_pair = 1, w_intl = 0.5, w_any = 0.5. For "plus one unknown country" the term is
   the expectation over the corpus's own country mix. A doubt between two Chinese
   universities names no alternative country set, so its impact is 0;
 * ``priority = p_wrong * max(impact, 0.02)``: the expected number of papers by which

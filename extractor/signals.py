@@ -243,8 +243,11 @@ def analyse(
         if a is None or a.country != m.group(3):
             continue
         said, method = m.group(2), m.group(4)
+        # a country the text states rarely loses to the model; a gazetteer, city or
+        # headquarters reading is itself an inference and the model may know better
         sig.add("llm_overruled", f"the LLM read {said} for {a.raw!r}; the resolver's {a.country} ({method}) was kept",
-                "llm_overruled", affiliation=a.raw, llm=said, kept=a.country, method=method)
+                "llm_overruled_stated" if method == Method.STATED.value else "llm_overruled",
+                affiliation=a.raw, llm=said, kept=a.country, method=method)
         sig.alt(_country_set(affs, skip=a.id) | {said}, "llm_overruled")
     if conflict:
         sig.features["conflict"] = min(conflict, 2)

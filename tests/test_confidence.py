@@ -121,3 +121,24 @@ def test_refit_changes_confidence_of_unreviewed_records_on_route(store: Store) -
     route(store, Settings())
     after = store.get_record(pid).confidence
     assert after != before and after == pytest.approx(0.5, abs=0.15)
+
+
+def test_labels_compare_with_what_the_reviewer_was_shown_last(store: Store) -> None:
+    """Claimed, handed back, rebuilt by reconcile from a new extraction, then verified: the
+    label compares with the rebuilt machine answer, not the first one."""
+    from extractor.queue import next_record
+
+    pid = add_paper(store, "p.pdf", [(LLM, extraction(affs=[aff(0, STANFORD, "US"), aff(1, "Somewhere Lab", None)]))])
+    run_reconcile(store)
+    rec = next_record(store, "ana", claim=True)
+    assert rec is not None and rec.paper_id == pid and rec.countries() == ["US"]
+    back = store.save_record(rec.model_copy(update={"status": RecordStatus.QUEUED}), expected_version=rec.version,
+                             action="skip", actor="ana")
+    store.save_extraction(rec.sha256, LLM, "llm|test", extraction())  # a better answer replaces the first
+    run_reconcile(store)
+    now = store.get_record(pid)
+    assert now.version > back.version and now.countries() == ["CN", "US"]
+    store.save_record(now.model_copy(update={"status": RecordStatus.VERIFIED}), expected_version=now.version,
+                      action="approve", actor="ana")
+    [(paper, _, label)] = conf.labelled_records(store, conf.COUNTRY)
+    assert paper == pid and label == 1
