@@ -424,7 +424,9 @@ def review_progress(store: Store, *, epsilon: float = 0.5) -> dict[str, Any]:
         "total_mass": round(total, 4), "reviewed_mass": round(reviewed, 4), "queued_mass": round(queued, 4),
         "confident_mass": round(confident, 4), "share_reviewed": round(reviewed / total, 4) if total else 1.0,
         "epsilon": epsilon, "done": done,
-        "message": ("everything that can change the result is reviewed" if done else
+        "message": ("everything that can change the result is reviewed" if done and reviewed > 0 or queued == 0 else
+                    f"everything that can change the result is reviewed (the queue's expected corrections, "
+                    f"{queued:.2f}, are below {epsilon})" if done else
                     f"{queued:.2f} expected aggregate-moving corrections still in the queue"),
     }
 
