@@ -254,3 +254,16 @@ def test_grid_row_printed_close_together(backend: RulesBackend, tmp_path: Path) 
     ext = run(backend, p.finish(tmp_path / "close.pdf"))
     assert countries_of(ext) == {"Alice Smith": ["CA"], "Bob Jones": ["CN"]}
     assert [a.email for a in ext.authors] == ["alice@cs.toronto.edu", "bob@pku.edu.cn"]
+
+
+def test_wrapped_affiliation_in_a_cell_stays_one_unit(backend: RulesBackend, tmp_path: Path) -> None:
+    """"Center for X, Massachusetts" / "Institute of Technology": the name runs over the break."""
+    p = Page()
+    p.line(130, "Remi Lam", bold=True, centre=200)
+    p.line(143, "Center for Computational Engineering, Massachusetts", size=10, centre=200)
+    p.line(154, "Institute of Technology", size=10, centre=200)
+    p.line(130, "Karen Willcox", bold=True, centre=420)
+    p.line(143, "University of Texas at Austin", size=10, centre=420)
+    ext = run(backend, p.finish(tmp_path / "wrap.pdf"))
+    assert institutions_of(ext, "Remi Lam") == ["Massachusetts Institute of Technology"]
+    assert ext.countries() == ["US"]

@@ -211,10 +211,10 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
         return True
     if is_place_line(text, resolver):
         return True
-    if "," in unit.text and is_place_line(unit.text.rsplit(",", 1)[-1], resolver):
-        return False  # "Computer Science Division, USA": a unit that ends with its place is complete
     if _name_spans_break(unit.text, text, resolver):
         return True  # "..., Massachusetts" + "Institute of Technology"
+    if "," in unit.text and is_place_line(unit.text.rsplit(",", 1)[-1], resolver):
+        return False  # "Computer Science Division, USA": a unit that ends with its place is complete
     head = resolver.resolve(text)
     if text[:1].islower() and not head.in_gazetteer:
         return True
