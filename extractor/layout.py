@@ -180,7 +180,9 @@ def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
             # a small label that starts a line ("1 Momenta" at 8 pt in a 12 pt line) is a
             # marker even on the baseline; "35th" ordinals are not markers
             leading = not text_parts and size <= 0.85 * dom and len(raw_spans) > 1
-            sup = bool(flags & SUPERSCRIPT_FLAG) or (size <= 0.85 * dom and (raised or leading))
+            # ... and a short run raised well above the line is a marker even at full size
+            high = s["origin"][1] < base - 0.3 * dom and len(text.strip()) <= 3
+            sup = bool(flags & SUPERSCRIPT_FLAG) or (size <= 0.85 * dom and (raised or leading)) or high
             sup = sup and _is_marker_text(text) and not _is_ordinal(text, text_parts)
             start = offset
             offset += len(text)

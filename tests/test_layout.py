@@ -175,3 +175,14 @@ def test_samples_have_title_and_author_block(name: str) -> None:
     assert doc.front is not None and doc.front.title
     assert doc.front.author_lines
     assert not set(doc.front.author_lines) & set(doc.front.title_lines)
+
+
+def test_full_size_raised_marker_is_a_marker() -> None:
+    def build(page: pymupdf.Page) -> None:
+        page.insert_text((100, 80), "A Title Set Large", fontsize=18, fontname="tibo")
+        page.insert_text((100, 120), "Alice Smith", fontsize=11)
+        page.insert_text((100 + pymupdf.get_text_length("Alice Smith", fontsize=11), 115), "1", fontsize=11)
+        body(page)
+
+    f = front_of(build)
+    assert [s.text for s in f.spans if s.sup] == ["1"]
