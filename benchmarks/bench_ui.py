@@ -51,9 +51,11 @@ STATUS_JS = """prev => {
 READY_JS = """pid => {
   const el = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.includes(' · version '));
   if (!el || !el.innerText.startsWith(pid + ' · ')) return false;
-  const want = document.body.dataset.collabscopeFix;
+  const live = document.body.dataset.collabscopeFix === 'live';
   const flagged = document.querySelector('.st-key-quickfix');
-  return !flagged || (want && want.includes(pid));
+  const mine = [...document.querySelectorAll('[class*="st-key-qf-' + pid + '-"] input')]
+    .some((i) => !i.closest('[data-stale="true"]'));
+  return live && (!flagged || mine);
 }"""
 IMAGE_JS = """pid => {
   const el = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.includes(' · version '));

@@ -106,10 +106,7 @@ def affiliation_flags(record: PaperRecord, extractions: list[tuple[ExtractionMet
                       ) -> dict[int, list[str]]:
     """Per affiliation id, short reasons it may be wrong, most serious first."""
     flags: dict[int, list[str]] = {}
-    other_countries: set[str] = set()
-    for _meta, ext in extractions:
-        if ext is not None:
-            other_countries |= set(ext.countries())
+    readings = [set(ext.countries()) for _meta, ext in extractions if ext is not None]
     disagree = any(r.code == "backends_disagree" for r in record.review_reasons)
     for aff in record.affiliations:
         why = []
@@ -119,7 +116,7 @@ def affiliation_flags(record: PaperRecord, extractions: list[tuple[ExtractionMet
             why.append("company headquarters assumed")
         elif aff.country_method in INFERRED_COUNTRY_METHODS:
             why.append(f"country inferred ({aff.country_method.value})")
-        if disagree and aff.country and other_countries and aff.country not in other_countries:
+        if disagree and aff.country and any(aff.country not in reading for reading in readings):
             why.append("other backend disagrees")
         if aff.institution is None:
             why.append("institution not matched")

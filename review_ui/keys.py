@@ -4,7 +4,13 @@ Button shortcuts (``st.button(..., shortcut="A")``) cover approve, skip, next, p
 reject, second opinion and undo. The quick country fix needs the keyboard focus moved to
 a select box, so the reviewer can type two letters and press Enter: this tiny component
 (our own static JavaScript, no paper text) listens for "F" outside text fields and
-focuses the country select of the first flagged affiliation.
+focuses the country select of the first flagged affiliation (or, when nothing is
+flagged, the first affiliation's country in the editor).
+
+If the select is not on the page yet (the record is still arriving), the letters typed
+right after "F" must not fall through to the other shortcuts ("u s" for US would
+otherwise undo and skip): for a moment they are held back, and the select is focused as
+soon as it appears, so the key being pressed lands in it.
 """
 
 from __future__ import annotations
@@ -13,31 +19,41 @@ import streamlit as st
 
 _JS = """
 export default function (component) {
-  const { data } = component;
-  const target = data && data.target;
+  const WINDOW_MS = 1500;
+  let pendingUntil = 0;
+  const inField = (t) => !!t && (t.isContentEditable
+    || ['input', 'textarea', 'select'].includes((t.tagName || '').toLowerCase()));
+  const fresh = (sel) => [...document.querySelectorAll(sel)].find((el) => !el.closest('[data-stale="true"]'));
+  const find = () => fresh('.st-key-quickfix [class*="st-key-qf-"] input')  // first flagged affiliation
+    || fresh('[class*="st-key-ed-"][class*="-af-"][class*="-country"] input');  // else the editor's first
   const handler = (e) => {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    if (e.key !== 'f' && e.key !== 'F') return;
-    const t = e.target;
-    if (t && (t.isContentEditable || ['input', 'textarea', 'select'].includes((t.tagName || '').toLowerCase()))) return;
-    if (!target) return;
-    const box = document.querySelector('.st-key-' + target);
-    const input = box && box.querySelector('input');
-    if (!input) return;
-    e.preventDefault();
-    e.stopPropagation();
-    input.focus();
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (inField(e.target)) return;
+    const isF = e.key === 'f' || e.key === 'F';
+    if (!isF && Date.now() >= pendingUntil) return;
+    const input = find();
+    if (input) {
+      pendingUntil = 0;
+      input.focus();  // focusing during keydown sends this key's character to the input
+      if (isF) { e.preventDefault(); e.stopImmediatePropagation(); }
+      return;
+    }
+    if (isF) pendingUntil = Date.now() + WINDOW_MS;
+    e.preventDefault();  // hold back keys meant for the select: never a stray shortcut
+    e.stopImmediatePropagation();
   };
-  document.addEventListener('keydown', handler, true);
-  document.body.dataset.collabscopeFix = target || '';  // tests wait for this: the key is live
-  return () => document.removeEventListener('keydown', handler, true);
+  window.addEventListener('keydown', handler, true);
+  document.body.dataset.collabscopeFix = 'live';  // tests wait for this
+  return () => { window.removeEventListener('keydown', handler, true); delete document.body.dataset.collabscopeFix; };
 }
 """
 
 _focus_key = st.components.v2.component("collabscope_focus_key", js=_JS)
 
 
-def bind_fix_key(widget_key: str | None) -> None:
-    """Make "F" focus the widget with this key (a no-op when there is nothing to fix)."""
-    safe = "".join(ch if ch.isalnum() or ch in "_-" else "-" for ch in widget_key) if widget_key else None
-    _focus_key(key="focus_key", data={"target": safe}, height=0)
+def bind_fix_key() -> None:
+    """Make "F" focus the first flagged affiliation's quick-fix country select (or, when
+    nothing is flagged, the first affiliation's country in the editor). The targets are
+    found on the page when F is pressed, so the component never changes between records
+    and stays mounted: no gap in which F does nothing."""
+    _focus_key(key="focus_key", height=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor import review
+from extractor import review, review_double
 from extractor.errors import ConflictError
 from extractor.review import ReviewError
 from extractor.schemas import Method, PaperContent, RecordStatus
@@ -198,18 +198,18 @@ def test_double_review_and_kappa(db) -> None:
                    expected_version=a.version, double_fraction=1.0)
     b = review.serve_next(store, "alice")
     review.approve(store, b.paper_id, "alice", expected_version=b.version, double_fraction=1.0)
-    assert review.next_second_review(store, "alice") is None  # never your own
-    task = review.next_second_review(store, "bob")
+    assert review_double.next_second_review(store, "alice") is None  # never your own
+    task = review_double.next_second_review(store, "bob")
     assert task.paper_id == a.paper_id
     assert task.machine.affiliations[0].country == "FR"  # blind: the machine's version
-    out = review.submit_second_review(store, a.paper_id, "bob", "correct", review.set_country(task.machine, 0, "DE"))
+    out = review_double.submit_second_review(store, a.paper_id, "bob", "correct", review.set_country(task.machine, 0, "DE"))
     assert out == {"agree": True, "first": "DE", "second": "DE"}
-    out = review.submit_second_review(store, b.paper_id, "bob", "reject")
+    out = review_double.submit_second_review(store, b.paper_id, "bob", "reject")
     assert out["agree"] is False
     rec = store.get_record(b.paper_id)
     assert rec.status == RecordStatus.QUEUED and rec.review_reasons[-1].code == "reviewers_disagree"
     with pytest.raises(ReviewError, match="already"):
-        review.submit_second_review(store, a.paper_id, "carol", "approve")
+        review_double.submit_second_review(store, a.paper_id, "carol", "approve")
     stats = review_stats.double_review_agreement(store)
     assert stats["completed"] == 2 and stats["country_set"]["n"] == 2
     assert stats["country_set"]["observed"] == 0.5

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from extractor import review
+from extractor import review, review_double
 from extractor.schemas import RecordStatus
 from extractor.store import Store
 from tests.review_fixtures import build, copy_db
@@ -156,8 +156,8 @@ def test_dashboard(env) -> None:
                        double_fraction=1.0)
         b = review.serve_next(s, "alice")
         review.approve(s, b.paper_id, "alice", expected_version=b.version, double_fraction=1.0)
-        review.submit_second_review(s, a.paper_id, "bob", "correct", review.set_country(a.content(), 0, "DE"))
-        review.submit_second_review(s, b.paper_id, "bob", "approve")
+        review_double.submit_second_review(s, a.paper_id, "bob", "correct", review.set_country(a.content(), 0, "DE"))
+        review_double.submit_second_review(s, b.paper_id, "bob", "approve")
     at = app()
     at.run()
     at.switch_page("views/dashboard.py").run(timeout=120)

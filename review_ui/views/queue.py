@@ -37,13 +37,19 @@ def _counts(db: str, filters: tuple[tuple[str, str | None], ...]) -> tuple[dict,
     return queue.queue_counts(store, f), queue.review_progress(store)
 
 
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def _facets(db: str) -> dict:
+    """Filter options (distinct venues, reasons, countries, reviewers), cached briefly."""
+    return common.store().record_facets()
+
+
 def main() -> None:
     common.reviewer()
     store, n = common.store(), common.nav()
     st.title("Review queue")
     common.show_flash()
 
-    facets = store.record_facets()
+    facets = _facets(common.db_path())
     cols = st.columns(4)
     for k in FILTERS:
         S.setdefault(f"f_{k}", n.filters.get(k) or "")

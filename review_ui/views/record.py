@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pydantic import ValidationError
 
-from extractor import review
+from extractor import review, review_double
 from extractor import review_view as view
 from extractor.errors import CollabscopeError, ConflictError, NotFoundError
 from extractor.schemas import PaperContent, RecordStatus
@@ -34,7 +34,7 @@ MODES = {"queue": "Review queue (by priority)", "audit": "Audit sample", "double
 def _serve() -> str | None:
     store, who, n = common.store(), common.reviewer(), common.nav()
     if n.mode == "double":
-        task = review.next_second_review(store, who, skip_ids=n.skipped | set(n.history))
+        task = review_double.next_second_review(store, who, skip_ids=n.skipped | set(n.history))
         return task.paper_id if task else None
     rec = review.serve_next(store, who, filters=common.queue_filters(n), audit=n.mode == "audit",
                             skip_ids=n.skipped)
@@ -81,7 +81,7 @@ def _conflict(pid: str, exc: ConflictError) -> None:
 
 def _second(pid: str, decision: str, content: PaperContent | None = None) -> None:
     try:
-        out = review.submit_second_review(common.store(), pid, common.reviewer(), decision, content)
+        out = review_double.submit_second_review(common.store(), pid, common.reviewer(), decision, content)
     except (CollabscopeError, ValidationError) as exc:
         _error("Second review not saved: ", exc)
         return
@@ -378,8 +378,16 @@ def _quick_fix(pid: str, version: int, dkey: str, content: dict, flagged: list[i
 
 def main() -> None:
     common.reviewer()
+    keys.bind_fix_key()  # first, and outside the fragment: mounted once, live for every record
+    _sidebar(common.nav())
+    record_view()
+
+
+@st.fragment
+def record_view() -> None:
+    """The record and its actions, as a fragment: a decision reruns only this part of the
+    page (not the router, the sign-in gate or the sidebar), so the next record shows sooner."""
     store, n = common.store(), common.nav()
-    _sidebar(n)
     pid = _resolve_current(n)
     common.show_flash()
     if pid is None:
@@ -393,7 +401,7 @@ def main() -> None:
 
     double = n.mode == "double"
     if double:
-        task = review.second_review_task(store, pid, common.reviewer())
+        task = review_double.second_review_task(store, pid, common.reviewer())
         if task is None:
             common.flash("info", f"{pid} no longer needs a second review.")
             n.history = [p for p in n.history if p != pid]
@@ -426,7 +434,6 @@ def main() -> None:
     flagged = render.display_flagged(view_record, pairs, {a["id"] for a in draft["content"]["affiliations"]})
 
     _action_bar(pid, record.version, dirty, double)
-    keys.bind_fix_key(_qf_key(dkey, flagged[0]) if flagged else None)  # early: F works as soon as possible
     other = None if double else _renew(pid, record.status)
 
     bits = [pid, record.status.value, f"version {record.version}"]

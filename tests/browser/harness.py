@@ -115,6 +115,22 @@ def wait_idle(page, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-d
 
 
 def wait_fix_key(page, paper_id: str, aff_id: int = 0, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the "F" binding points at this record's quick-fix select."""
-    page.wait_for_function("k => document.body.dataset.collabscopeFix === k", arg=f"qf-{paper_id}-{aff_id}",
-                           timeout=timeout * 1000)
+    """Wait until "F" is live and this record's quick-fix select is on the page."""
+    page.wait_for_function(
+        "k => document.body.dataset.collabscopeFix === 'live' && !!document.querySelector('.st-key-' + k + ' input')",
+        arg=f"qf-{paper_id}-{aff_id}", timeout=timeout * 1000)
+
+
+RECORD_DONE_JS = """pid => {
+  const el = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.includes(' · version '));
+  const img = document.querySelector('[data-testid="stImage"] img');
+  return !!el && el.innerText.startsWith(pid + ' · ') && !el.closest('[data-stale="true"]')
+    && !!img && !img.closest('[data-stale="true"]') && img.complete && img.naturalWidth > 0;
+}"""
+
+
+def wait_record(page, paper_id: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until this record is shown completely (its page image, drawn last, has loaded),
+    so the next key press meets a page that has finished updating."""
+    status_locator(page, paper_id).wait_for(timeout=timeout * 1000)
+    page.wait_for_function(RECORD_DONE_JS, arg=paper_id, timeout=timeout * 1000)

@@ -26,6 +26,7 @@ from tests.browser.harness import (
     start_reviewing,
     status_locator,
     wait_fix_key,
+    wait_record,
 )
 from tests.review_fixtures import build
 
@@ -77,7 +78,7 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         page = page_factory()
         sign_in(page, url, "alice")
         start_reviewing(page)
-        status_locator(page, ids["munich"]).wait_for()
+        wait_record(page, ids["munich"])
         wait_fix_key(page, ids["munich"])
         shot(page, "record-page")
 
@@ -85,7 +86,7 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         keys.press("f")
         keys.type("de")
         keys.press("Enter")
-        status_locator(page, ids["cambridge"]).wait_for()
+        wait_record(page, ids["cambridge"])
         assert keys.count == 4
         rec = record(tmp_path / "k.db", ids["munich"])
         assert rec.status == RecordStatus.VERIFIED
@@ -93,19 +94,29 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
 
         keys = Keys(page)  # a correct record: A
         keys.press("a")
-        status_locator(page, ids["tsinghua"]).wait_for()
+        wait_record(page, ids["tsinghua"])
         assert keys.count == 1
         assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.VERIFIED
         shot(page, "record-page-next")
 
         page.keyboard.press("u")  # undo the approval: back on cambridge, in review again
-        status_locator(page, ids["cambridge"]).wait_for()
+        wait_record(page, ids["cambridge"])
         assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.IN_REVIEW
         page.keyboard.press("s")  # skip it
-        status_locator(page, ids["tsinghua"]).wait_for()
+        wait_record(page, ids["tsinghua"])
         page.keyboard.press("p")  # previous
-        status_locator(page, ids["cambridge"]).wait_for()
+        wait_record(page, ids["cambridge"])
         assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.QUEUED
+
+        page.keyboard.press("n")  # forward again, and fix to US at full speed: the letters
+        wait_record(page, ids["tsinghua"])  # "u" and "s" must reach the select,
+        for key in ("f", "u", "s", "Enter"):  # never the undo and skip shortcuts
+            page.keyboard.press(key)
+        wait_record(page, ids["eth"])
+        rec = record(tmp_path / "k.db", ids["tsinghua"])
+        assert rec.status == RecordStatus.VERIFIED and rec.affiliations[0].country == "US"
+        with Store.open(tmp_path / "k.db") as s:
+            assert [r["action"] for r in s.log_rows(actor="alice")].count("undo") == 1
 
 
 def _set_editor_country(page, pid: str, letters: str) -> None:  # type: ignore[no-untyped-def]
