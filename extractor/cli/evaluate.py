@@ -64,7 +64,8 @@ def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int, 
         lines.append("review metrics:")
         items = review.items() if isinstance(review, dict) else getattr(review, "__dict__", {"value": review}).items()
         for k, v in items:
-            lines.append(f"  {k}: {v}")
+            shown = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+            lines.append(f"  {k}: {shown}")
     if show_misses:
         country = sum(m.country_wrong for m in report.misses)
         lines.append(f"misses: {len(report.misses)} papers differ from gold ({country} in the country set); "
