@@ -272,8 +272,8 @@ def _sidebar(n: common.Nav) -> None:
         S.setdefault("mode", n.mode)
         st.radio("What to review", list(MODES), key="mode", format_func=MODES.get, on_change=cb_mode)
         if n.filters and any(n.filters.values()):
-            st.caption("Filters (set on the Queue page): "
-                       + ", ".join(f"{k}={v}" for k, v in n.filters.items() if v))
+            st.caption("Filters (set on the Queue page)")
+            st.text(", ".join(f"{k}={view.inert(v, 60)}" for k, v in n.filters.items() if v))
         with st.expander("Keyboard shortcuts", expanded=False):
             for key, what in common.SHORTCUTS:
                 st.text(f"{key:>10}  {what}")
