@@ -443,7 +443,7 @@ def record_view() -> None:
         bits.append("AUDIT SAMPLE")
     if record.venue or record.year:
         bits.append(f"{view.inert(record.venue or '', 40)} {record.year or ''}".strip())
-    if record.provenance.reviewer and record.status in (RecordStatus.VERIFIED, RecordStatus.REJECTED):
+    if record.provenance.reviewer and record.status in (RecordStatus.VERIFIED, RecordStatus.REJECTED) and not double:
         bits.append(f"decided by {view.inert(record.provenance.reviewer, 60)}")
     st.text(" · ".join(bits) + f"   ({n.cursor + 1} of {len(n.history)} this session)")
     if double:
