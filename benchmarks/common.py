@@ -231,6 +231,7 @@ class Measured:
     peak_pss_tree: int
     max_rss_single: int  # largest single process (getrusage of waited-for children)
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the command and every child it waited for
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -261,7 +262,7 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str]
     reader.join(10)
     return Measured(cmd=[str(c) for c in cmd], wall=wall, rc=proc.returncode, peak_rss_tree=sampler.peak_rss,
                     peak_pss_tree=sampler.peak_pss, max_rss_single=usage.ru_maxrss * 1024,
-                    stderr="".join(err)[-2000:])
+                    stderr="".join(err)[-2000:], cpu=usage.ru_utime + usage.ru_stime)
 
 
 # --------------------------------------------------------------------------- machine

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import OUT, PYTHON, ROOT, fmt, machine_info, scale, table
+from .common import OUT, PYTHON, ROOT, SHARED, fmt, machine_info, scale, table
 
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 
@@ -35,6 +35,9 @@ class Bench:
     title: str
     owner: str  # "scale" = this harness; others are collected
     timeout: float = 3600.0
+    args: tuple[str, ...] = ()
+    small_args: tuple[str, ...] = ()  # added with BENCH_SCALE=small
+    needs: Path | None = None  # skipped (and said so) when this input is missing
 
 
 BENCHES = [
@@ -44,9 +47,12 @@ BENCHES = [
     Bench("e2e", "bench_e2e", "End to end", "scale"),
     Bench("growth", "bench_growth", "Growth", "scale"),
     Bench("store", "bench_store", "Store", "scale"),
-    Bench("llm", "bench_llm", "LLM runner", "llm"),
+    Bench("llm", "bench_llm", "LLM runner", "llm", small_args=("--quick",)),
     Bench("ui", "bench_ui", "Review UI", "ui"),
-    Bench("coverage", "sim_coverage", "Review coverage simulation", "coverage"),
+    Bench("coverage", "sim_coverage", "Review coverage simulation", "coverage", small_args=("--reps", "200")),
+    Bench("reproduction", "reproduce_nips2018", "NeurIPS 2018 reproduction", "evaluation",
+          args=("--source", str(SHARED / "corpora" / "paperlists" / "nips2018.jsonl")),
+          needs=SHARED / "corpora" / "paperlists" / "nips2018.jsonl"),
 ]
 
 HEADER = """# Benchmarks
@@ -90,11 +96,15 @@ def run_one(b: Bench, env: dict[str, str]) -> dict:
     script = ROOT / "benchmarks" / f"{b.module}.py"
     if not script.exists():
         return {"name": b.name, "status": "missing"}
+    if b.needs is not None and not b.needs.exists():
+        return {"name": b.name, "status": "skipped", "why": f"needs {b.needs}", "title": b.title, "owner": b.owner,
+                "command": f"python -m benchmarks.{b.module}"}
     md = OUT / f"{b.name}.md"
     started = time.time()
     before = loadavg()
     print(f"== {b.module} (load {before})", flush=True)
-    cmd = [PYTHON, "-m", f"benchmarks.{b.module}"]
+    extra = list(b.args) + (list(b.small_args) if scale().name == "small" else [])
+    cmd = [PYTHON, "-m", f"benchmarks.{b.module}", *extra]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=b.timeout)
         rc, out, err = proc.returncode, proc.stdout, proc.stderr
@@ -108,7 +118,8 @@ def run_one(b: Bench, env: dict[str, str]) -> dict:
         sys.stderr.write(err[-3000:] + "\n")
     return {"name": b.name, "module": b.module, "title": b.title, "owner": b.owner, "status": "ok" if rc == 0 else "failed",
             "rc": rc, "seconds": secs, "load_before": before, "load_after": loadavg(), "section": md.read_text() if fresh else None,
-            "stdout": out[-6000:], "stderr": err[-3000:], "command": f"python -m benchmarks.{b.module}"}
+            "stdout": out[-6000:], "stderr": err[-3000:],
+            "command": " ".join(["python -m", f"benchmarks.{b.module}", *(a.replace(str(ROOT.parent), "..") for a in extra)])}
 
 
 def _json(name: str) -> dict | None:
@@ -146,10 +157,14 @@ def summary_rows(results: dict[str, dict]) -> list[list[str]]:
     gr = _json("growth") if results.get("growth", {}).get("status") == "ok" else None
     if gr:
         t = gr["fits"]["total"]
+        c = gr["fits"].get("total CPU", t)
         lo, hi = gr["sizes"][0], gr["sizes"][-1]
+        # super-linear if a paper costs clearly more at the largest size than at the smallest
+        linear = c["per_1k"][-1] <= 1.25 * c["per_1k"][0]
         rows.append([f"Growth linear over {lo:,}–{hi:,} papers",
-                     f"{fmt(t['slope_s_per_1k'], 2)} s per 1k papers, R² {fmt(t['r2'], 4)}, t({hi:,})/t({lo:,}) = "
-                     f"{fmt(t['ratio'], 2)}", "see section"])
+                     f"wall {fmt(t['slope_s_per_1k'], 2)} s per 1k papers (R² {fmt(t['r2'], 4)}, t({hi:,})/t({lo:,}) = "
+                     f"{fmt(t['ratio'], 2)}); CPU {fmt(c['slope_s_per_1k'], 2)} s per 1k (R² {fmt(c['r2'], 4)}, "
+                     f"{fmt(c['per_1k'][0], 2)} → {fmt(c['per_1k'][-1], 2)} CPU s per 1k papers)", ok(linear)])
     return rows
 
 
@@ -178,13 +193,16 @@ def assemble(results: dict[str, dict], info: dict, started: float, argv: list[st
               table(["benchmark", "owner", "status", "seconds", "load avg before → after"],
                     [[f"`{r.get('command', r['name'])}`", r.get("owner", ""), r["status"], fmt(r.get("seconds"), 0),
                       f"{r.get('load_before', '')} → {r.get('load_after', '')}"]
-                     for r in results.values() if r["status"] != "missing"])]
+                     for r in results.values() if r["status"] not in ("missing", "skipped")])]
     missing = [b.module for b in BENCHES if results.get(b.name, {}).get("status") == "missing"]
     if missing:
         parts += ["", "Not present in this tree (not run): " + ", ".join(f"`benchmarks/{m}.py`" for m in missing) + "."]
+    skipped = [r for r in results.values() if r["status"] == "skipped"]
+    if skipped:
+        parts += ["", "Skipped: " + "; ".join(f"`{r['command']}` ({r['why']})" for r in skipped) + "."]
     for b in BENCHES:
         r = results.get(b.name)
-        if not r or r["status"] == "missing":
+        if not r or r["status"] in ("missing", "skipped"):
             continue
         parts.append("")
         if r["section"]:

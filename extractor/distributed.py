@@ -16,10 +16,11 @@ How the work is cut, and why:
   and every bad file gets the same error row it would get locally.
 - **Only the client writes to SQLite.** SQLite has one writer at a time, and its locking
   relies on the file system: over NFS or SMB it is unsafe, so the database must never be
-  opened by processes on several machines. The workers send back
-  :class:`~extractor.schemas.Document` objects; this process writes them in arrival order
-  through :class:`~extractor.store.Store`, the one owner of the SQL. Duplicates (same
-  bytes) are resolved by the store's primary key, as locally.
+  opened by processes on several machines. The workers send back their ``documents``
+  rows already encoded (:meth:`~extractor.store.Store.document_rows`); this process
+  inserts each shard in one transaction (:meth:`~extractor.store.Store.add_document_rows`),
+  so the single writer does as little per document as possible. Duplicates (same bytes)
+  are resolved by the store's primary key, as locally.
 - **Back-pressure.** At most two shards per worker thread are in flight, so results never
   pile up in cluster memory faster than the client can write them.
 
@@ -64,9 +65,9 @@ IN_FLIGHT_PER_THREAD = 2
 
 @dataclass
 class ShardResult:
-    """What a worker sends back for one shard."""
+    """What a worker sends back for one shard: ``documents`` rows as its store encoded them."""
 
-    documents: list[Document]
+    rows: list[dict[str, Any]]
     isolated: bool  # parsed in a supervised child process (hard time limit) or in-thread
     worker_pid: int
     missing: list[str] = field(default_factory=list)
@@ -91,10 +92,10 @@ def parse_shard(paths: list[str], limits: IngestLimits) -> ShardResult:
     store = Store.open(":memory:")
     try:
         ingest_paths(store, paths, limits=limits, workers=1, isolate=isolate)
-        docs = list(store.iter_documents(ok_only=False))
+        rows = store.document_rows()  # encoded here, in parallel, not by the one writer
     finally:
         store.close()
-    return ShardResult(docs, isolate, os.getpid())
+    return ShardResult(rows, isolate, os.getpid())
 
 
 def _crash_document(path: Path, sha: str, detail: str) -> Document:
@@ -210,22 +211,35 @@ def ingest_paths_dask(
     if on_total:
         on_total(len(remote) + len(local))
 
+    def count(sha: str, error: str | None, kind: str | None, new: bool) -> None:
+        if new:
+            summary.added += 1
+            summary.new_hashes.append(sha)
+            if error:
+                summary.failed += 1
+                summary.errors[kind or "error"] = summary.errors.get(kind or "error", 0) + 1
+        else:
+            summary.skipped_known += 1
+
     def record(doc: Document) -> None:
         if venue:
             doc.venue = canonical_venue(venue)
         if year:
             doc.year = year
-        if store.add_document(doc, run_id=run_id):
-            summary.added += 1
-            summary.new_hashes.append(doc.sha256)
-            if doc.error:
-                summary.failed += 1
-                kind = doc.error_kind or "error"
-                summary.errors[kind] = summary.errors.get(kind, 0) + 1
-        else:
-            summary.skipped_known += 1
+        count(doc.sha256, doc.error, doc.error_kind, store.add_document(doc, run_id=run_id))
         if on_progress:
             on_progress(doc)
+
+    def record_rows(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if venue:
+                row["venue"] = canonical_venue(venue)
+            if year:
+                row["year"] = year
+        for row, new in zip(rows, store.add_document_rows(rows, run_id=run_id), strict=True):
+            count(row["sha256"], row.get("error"), row.get("error_kind"), new)
+            if on_progress:
+                on_progress(None)
 
     for f in local:
         record(read_document(f, limits))
@@ -272,6 +286,5 @@ def ingest_paths_dask(
                 warned_soft = True
                 log.warning("the Dask workers are daemonic, so files are parsed in-thread without the hard "
                             "%g s time limit; start them with DASK_DISTRIBUTED__WORKER__DAEMON=False", limits.parse_timeout)
-            for doc in result.documents:
-                record(doc)
+            record_rows(result.rows)  # one transaction per shard
     return summary

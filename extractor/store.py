@@ -276,6 +276,36 @@ class Store:
             cur = self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", list(row.values()))
             return cur.rowcount == 1
 
+    def document_rows(self) -> list[dict[str, Any]]:
+        """Every ``documents`` row as stored (page 1 already encoded), for another store to copy."""
+        return self.query("SELECT * FROM documents ORDER BY ingested_at, sha256")
+
+    def add_document_rows(self, rows: Iterable[dict[str, Any]], run_id: int | None = None) -> list[bool]:
+        """Insert rows another Store encoded (:meth:`document_rows`) in one transaction.
+
+        Distributed ingest: the workers parse into their own in-memory stores and the one
+        writing process copies their rows, so nothing is decoded and re-encoded where the
+        single writer is the bottleneck. A known hash is skipped, as in :meth:`add_document`.
+        Returns, per row, whether it was new.
+        """
+        known = self._document_columns()
+        out: list[bool] = []
+        with self.write():
+            for row in rows:
+                row = {**row, "run_id": run_id}
+                unknown = set(row) - known
+                if unknown:
+                    raise StoreError(f"database {self.path}: documents has no column(s) {sorted(unknown)}; "
+                                     "the sending store runs another collabscope version")
+                cols = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                cur = self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", list(row.values()))
+                out.append(cur.rowcount == 1)
+        return out
+
+    def _document_columns(self) -> set[str]:
+        return {r[1] for r in self.db.execute("PRAGMA table_info(documents)")}
+
     def get_document(self, sha256: str, *, with_full_text: bool = True) -> Document:
         cols = "*" if with_full_text else "sha256, source_file, path, size_bytes, page_count, venue, year, front, error, error_kind, ingested_at"
         rows = self.query(f"SELECT {cols} FROM documents WHERE sha256 = ?", [sha256])

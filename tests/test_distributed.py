@@ -108,7 +108,27 @@ def test_dask_engine_starts_its_own_local_cluster(pdfs: Path, tmp_path: Path) ->
 def test_a_worker_that_cannot_see_the_files_is_an_error_not_a_row(tmp_path: Path) -> None:
     result = parse_shard([str(tmp_path / "only-on-the-client.pdf")], IngestLimits())
     assert result.missing == [str(tmp_path / "only-on-the-client.pdf")]
-    assert result.documents == []
+    assert result.rows == []
+
+
+def test_rows_copied_between_stores_keep_every_column_and_skip_known_hashes(pdfs: Path, tmp_path: Path) -> None:
+    from extractor.errors import StoreError
+    from extractor.ingest import ingest_paths
+    from extractor.store import Store
+
+    worker = Store.open(":memory:")
+    ingest_paths(worker, [good_pdf(pdfs)], workers=1)
+    rows = worker.document_rows()
+    client = Store.open(tmp_path / "client.db")
+    assert client.add_document_rows(rows, run_id=7) == [True]
+    assert client.add_document_rows(rows) == [False]
+    copied = client.document_rows()[0]
+    assert copied == {**rows[0], "run_id": 7}
+    assert client.get_document(rows[0]["sha256"]) == worker.get_document(rows[0]["sha256"])
+    with pytest.raises(StoreError, match="no column"):
+        client.add_document_rows([{**rows[0], "sha256": "0" * 64, "surprise": 1}])
+    worker.close()
+    client.close()
 
 
 def test_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
