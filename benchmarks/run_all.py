@@ -84,7 +84,7 @@ How to read it:
   otherwise idle (about half of it the other engineers' benchmarks) plus ~1 minute to
   generate the 10,000-PDF corpus the first time. `BENCH_SCALE=small make bench` runs
   reduced sizes (500-paper end to end, growth at 200/500/1,000, 10,000 store records) in
-  about 10 minutes, to check the harness; only the full run's numbers are meaningful for
+  about 5 minutes, to check the harness; only the full run's numbers are meaningful for
   the targets. `python -m benchmarks.run_all --only store` runs one benchmark without
   touching this file; `--assemble-only` rebuilds this file from the last run's outputs.
 """

@@ -125,7 +125,7 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise IngestError(scheduler, f"cannot reach the Dask scheduler at {scheduler}: {exc}; "
+            raise IngestError("scheduler", f"cannot reach the Dask scheduler at {scheduler}: {exc}; "
                                          "start it with `dask scheduler` and check the address") from None
         try:
             yield client
@@ -155,7 +155,7 @@ def _check_workers(client: Any) -> int:
     mine = _worker_identity()
     for addr, ident in client.run(_worker_identity).items():
         if ident != mine:
-            raise IngestError(addr, f"the Dask worker at {addr} runs collabscope {ident['collabscope']} (schema "
+            raise IngestError("version", f"the Dask worker at {addr} runs collabscope {ident['collabscope']} (schema "
                                     f"{ident['schema']}), this client {mine['collabscope']} (schema {mine['schema']}); "
                                     "install the same version on every worker")
     return sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
@@ -278,7 +278,7 @@ def ingest_paths_dask(
             if result.missing:
                 for other in list(in_flight):
                     other.cancel()
-                raise IngestError(result.missing[0],
+                raise IngestError("paths",
                                   f"a Dask worker (pid {result.worker_pid}) cannot see {result.missing[0]} "
                                   f"({len(result.missing)} file(s) of one shard): the workers must reach the files "
                                   "at the client's paths (a shared file system); nothing of that shard was written")
