@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,9 @@ from .schemas import (
 )
 
 GENESIS_HASH = "0" * 64
+
+#: How long :meth:`Store.open` keeps retrying a database another process has locked.
+OPEN_RETRY_SECONDS = 30.0
 
 
 def utcnow() -> str:
@@ -131,11 +135,32 @@ class Store:
                 raise StoreError(f"database {path} does not exist; run `collabscope ingest` or pass --db")
             if path.parent and not path.parent.exists():
                 raise StoreError(f"database folder {path.parent} does not exist")
+        # Opening races another process that is creating, switching to WAL or migrating the
+        # same file; SQLite answers some of those moments with SQLITE_BUSY *without* calling
+        # the busy handler (e.g. while a WAL index is being rebuilt), so retry the whole
+        # open for as long as the busy timeout would have waited.
+        deadline = time.monotonic() + OPEN_RETRY_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return cls._open_once(path, readonly=readonly)
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" in text or "busy" in text) and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+                    continue
+                raise _explain(exc, path) from None
+            except sqlite3.Error as exc:
+                raise _explain(exc, path) from None
+
+    @classmethod
+    def _open_once(cls, path: Path | str, *, readonly: bool) -> Store:
+        if readonly and isinstance(path, Path):
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         try:
-            if readonly and isinstance(path, Path):
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
             db = Database(conn)
             db.execute("PRAGMA busy_timeout = 30000")
             if not readonly and str(path) != ":memory:":
@@ -147,8 +172,9 @@ class Store:
             if not readonly:
                 store._migrate()
             return store
-        except sqlite3.Error as exc:
-            raise _explain(exc, path) from None
+        except BaseException:
+            conn.close()
+            raise
 
     def _migrate(self) -> None:
         if not migrations.migrations.pending(self.db):

@@ -103,3 +103,40 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
         Store.open(tmp_path / "nope.db", create=False)
     with pytest.raises(StoreError, match="folder"):
         Store.open(tmp_path / "no" / "such" / "dir.db")
+
+
+def test_open_retries_a_busy_moment_then_opens(tmp_path, monkeypatch):
+    """SQLite can answer BUSY without calling the busy handler while another process
+    switches the file to WAL; open() must retry rather than fail the whole run."""
+    import sqlite3
+
+    from extractor import store as store_mod
+
+    real = store_mod.Store._open_once.__func__
+    calls = {"n": 0}
+
+    def flaky(cls, path, *, readonly):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return real(cls, path, readonly=readonly)
+
+    monkeypatch.setattr(store_mod.Store, "_open_once", classmethod(flaky))
+    with store_mod.Store.open(tmp_path / "x.db") as s:
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert calls["n"] == 3
+
+
+def test_open_gives_up_on_a_lock_that_never_clears_with_a_clear_message(tmp_path, monkeypatch):
+    import sqlite3
+
+    from extractor import store as store_mod
+    from extractor.errors import StoreError
+
+    def always_locked(cls, path, *, readonly):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store_mod, "OPEN_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(store_mod.Store, "_open_once", classmethod(always_locked))
+    with pytest.raises(StoreError, match="another collabscope process holds a write lock"):
+        store_mod.Store.open(tmp_path / "x.db")
