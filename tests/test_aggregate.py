@@ -128,8 +128,9 @@ def test_machine_version_comes_from_the_audit_log(store) -> None:
 
 def test_headline_keeps_its_keys(corpus) -> None:
     head = headline(corpus)
-    assert set(head) == {"papers", "failed", "flagged", "top_countries", "us_cn", "us_cn_share"}
+    assert set(head) == {"papers", "failed", "flagged", "flagged_audit_only", "top_countries", "us_cn", "us_cn_share"}
     assert head["us_cn"] == 3 and head["papers"] == 9
+    assert 0 <= head["flagged_audit_only"] <= head["flagged"]
 
 
 def test_parse_pair() -> None:

@@ -68,3 +68,34 @@ def test_ingest_with_a_bad_file_exits_3(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 3, result.output
     assert "1 failed" in result.output and "not_pdf" in result.output
+
+
+def test_run_prints_a_summary_that_matches_the_database_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
+    """`make demo` is `collabscope run data/samples`: its summary must tell the truth."""
+    from extractor.schemas import RecordStatus
+    from extractor.store import Store
+
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    db = tmp_path / "demo.db"
+    result = runner.invoke(app, ["run", str(samples), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    n_pdfs = len(list(samples.glob("*.pdf")))
+    assert f"ingested {n_pdfs} new, 0 already known, 0 failed" in result.output
+    m = re.search(r"papers: (\d+) with records, 0 failed, (\d+) flagged for review \((\d+) doubtful, (\d+) random audit only\)",
+                  result.output)
+    assert m, result.output
+    papers, flagged, doubtful, audit_only = map(int, m.groups())
+    with Store.open(db) as store:
+        records = list(store.iter_records())
+    queued = [r for r in records if r.status == RecordStatus.QUEUED]
+    assert papers == len(records) == n_pdfs
+    assert flagged == len(queued) == doubtful + audit_only
+    assert audit_only == sum(r.audit and {x.code for x in r.review_reasons} == {"audit_sample"} for r in queued)
+    both = sum({"US", "CN"} <= set(r.countries()) for r in records)
+    assert f"US–China collaborations: {both} of {papers} papers" in result.output
+    assert f"database: {db.resolve()}" in result.output and "collabscope review --db" in result.output
+
+    again = runner.invoke(app, ["run", str(samples), "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    assert f"ingested 0 new, {n_pdfs} already known, 0 failed" in again.output
+    assert "extracted (rules): 0 new, 0 failed" in again.output

@@ -22,8 +22,27 @@ def launched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[list
     calls: list[tuple[list[str], dict[str, str]]] = []
     monkeypatch.setattr(review_cli.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setattr(review_cli.Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    monkeypatch.setattr(review_cli, "port_free", lambda host, port: True)
     Store.open(tmp_path / "r.db").close()
     return calls
+
+
+def test_a_port_in_use_is_refused_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import socket
+
+    calls: list[object] = []
+    monkeypatch.setattr(review_cli.subprocess, "call", lambda cmd, env: calls.append(cmd) or 0)
+    Store.open(tmp_path / "r.db").close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert review_cli.port_free("127.0.0.1", port) is False
+        result = runner.invoke(app, ["review", "--db", str(tmp_path / "r.db"), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"port {port}" in result.output and "in use" in result.output
+    assert calls == []
+    assert review_cli.port_free("127.0.0.1", port) is True
 
 
 @pytest.mark.parametrize("host,expected", [

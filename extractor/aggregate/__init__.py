@@ -52,11 +52,15 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
     """
     papers = 0
     flagged = 0
+    audit_only = 0
     both = 0
     per_country: Counter[str] = Counter()
     for record in store.iter_records([s.value for s in COUNTED]):
         papers += 1
-        flagged += record.status == RecordStatus.QUEUED
+        if record.status == RecordStatus.QUEUED:
+            flagged += 1
+            # Drawn for the random audit and queued for no doubt of its own.
+            audit_only += bool(record.audit) and all(r.code == "audit_sample" for r in record.review_reasons)
         countries = set(record.countries(group_hk_mo_with_cn))
         per_country.update(countries)
         both += set(pair) <= countries
@@ -67,6 +71,7 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
         "papers": papers,
         "failed": failed,
         "flagged": flagged,
+        "flagged_audit_only": audit_only,
         "top_countries": per_country.most_common(8),
         "us_cn": both,
         "us_cn_share": both / papers if papers else 0.0,

@@ -41,7 +41,7 @@ MaxMbOpt = Annotated[float | None, typer.Option("--max-file-mb", help="Skip file
 MaxPagesOpt = Annotated[int | None, typer.Option("--max-pages", help="Skip PDFs with more pages (default 200).")]
 TimeoutOpt = Annotated[float | None, typer.Option("--parse-timeout", help="Seconds allowed to parse one file (default 60).")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="local: parser processes on this machine; dask: the workers of a "
-                                        "Dask cluster parse, this process writes (pip install 'collabscope[scale]').")]
+                                        "Dask cluster parse, this process writes (needs the scale extra: pip install -e '.\\[scale]').")]
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
                                                   "(implies --engine dask; default: a local cluster of --workers processes).")]
 
@@ -238,7 +238,8 @@ def run_cmd(
             for name, err in r.errors[:10]:
                 console_err.print(f"  failed {name}: {err}", markup=False)
         console_err.print(
-            f"papers: {head['papers']} with records, {head['failed']} failed, {head['flagged']} flagged for review; "
+            f"papers: {head['papers']} with records, {head['failed']} failed, {head['flagged']} flagged for review "
+            f"({head['flagged'] - head['flagged_audit_only']} doubtful, {head['flagged_audit_only']} random audit only); "
             f"countries: {', '.join(f'{c} {n}' for c, n in head['top_countries']) or 'none'}",
             markup=False,
         )

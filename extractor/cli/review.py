@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import socket
 import subprocess
 import sys
 import tomllib
@@ -75,6 +76,19 @@ def auth_method(env: dict[str, str] | None = None, cwd: Path | None = None) -> t
     return None, "no authentication configured"
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound now (Streamlit would otherwise pick another port
+    silently or die with a traceback; a clear message is kinder)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def streamlit_command(host: str, port: int, remote: bool) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
@@ -119,6 +133,9 @@ def review_cmd(
                               "or an [auth] section (st.login) in .streamlit/secrets.toml; see docs/REVIEW.md")
         env["COLLABSCOPE_REVIEW_REMOTE"] = "1"
         console_err.print(f"authentication: {why}", markup=False)
+    if not port_free(host, port):
+        raise ConfigError(f"port {port} on {host} is in use (another review server?); pass another --port, "
+                          f"e.g. --port {port + 1}")
     console_err.print(f"review UI: http://{host}:{port}  (database {settings.db})", markup=False)
     try:
         raise typer.Exit(subprocess.call(streamlit_command(host, port, remote), env=env))
