@@ -8,9 +8,11 @@ inside one ``store.write()`` transaction; its ``review_signals`` row is copied a
 
 Measured at 1,000 records (the baseline, same run) and at 100,000:
 
-- ``queue.queue_head`` (the review UI's next 20) when the module exists, plus the plain
-  query ``SELECT ... FROM records WHERE status='queued' ORDER BY priority DESC LIMIT 20``
-  that the (status, priority) index serves, and ``EXPLAIN QUERY PLAN`` of both;
+- ``queue.queue_head`` (the review UI's next 20; also with a country filter and in audit
+  mode) and ``queue.next_record`` when the module exists, plus the plain query
+  ``SELECT ... FROM records WHERE status='queued' ORDER BY priority DESC LIMIT 20`` that
+  the (status, priority) index serves, the queue head's pre-m007 ORDER BY (signals'
+  priority, sorted) as the same-run baseline of the fix, and ``EXPLAIN QUERY PLAN``;
 - ``Store.get_record`` of a random paper (a reviewer opening one record);
 - ``queue.queue_counts`` (the dashboard), a few samples;
 - database size per 1,000 records (records + log + signals; the per-paper size with
@@ -104,10 +106,12 @@ def build(path: Path, n: int, records: list[Any], signals: dict[str, dict[str, A
     return rate
 
 
-#: The per-click paths the target is about (queue_counts is the dashboard; "proposed" rows are fixes).
-TARGET_OPS = ("queue.queue_head(n=20)", "queue.queue_head(country=US)", "Store.get_record(random id)",
-              "plain SQL queue head (20)")
-PROPOSED_ORDER = " ORDER BY r.priority DESC, p_wrong DESC, r.paper_id"
+#: The per-click paths the target is about (queue_counts is the dashboard; "before"/"reference" rows are baselines).
+TARGET_OPS = ("queue.queue_head(n=20)", "queue.queue_head(country=US)", "queue.queue_head(audit=True)",
+              "queue.next_record(peek)", "Store.get_record(random id)", "plain SQL queue head (20)")
+#: The queue head's ORDER BY before migration m007 (signals' priority across the LEFT JOIN,
+#: no index can serve it): timed on the same database as the baseline of the fix.
+BEFORE_ORDER = " ORDER BY priority DESC, p_wrong DESC, r.paper_id"
 
 
 def counts_one_pass(store: Any) -> dict[str, Any]:
@@ -172,22 +176,26 @@ def measure(path: Path, samples: int) -> dict[str, Any]:
             ops["queue.queue_head(n=20)"] = _timed(lambda: queue.queue_head(store, n=20), samples)
             ops["queue.queue_head(country=US)"] = _timed(
                 lambda: queue.queue_head(store, n=20, filters=queue.QueueFilter(country="US")), max(20, samples // 10))
+            ops["queue.queue_head(audit=True)"] = _timed(
+                lambda: queue.queue_head(store, n=20, audit=True), max(20, samples // 10))
+            if hasattr(queue, "next_record"):
+                ops["queue.next_record(peek)"] = _timed(lambda: queue.next_record(store, "bench"), samples)
             where, params = queue._where(None, ["queued"], None)
             sql = queue._ITEM_SQL + where + queue._order(None) + " LIMIT ?"
             res["queue_head_plan"] = plan(store, sql, params + [20])
-            # Proposed fix: order by the records column the (status, priority) index holds
-            # (route() writes the same priority to records and review_signals).
-            fixed = queue._ITEM_SQL + where + PROPOSED_ORDER + " LIMIT ?"
-            ops["proposed: queue head ordered by r.priority"] = _timed(lambda: store.query(fixed, params + [20]), samples)
-            res["proposed_plan"] = plan(store, fixed, params + [20])
-            res["proposed_same_head"] = ([r["paper_id"] for r in store.query(fixed, params + [20])]
+            # Baseline in the same run: the pre-m007 ORDER BY (signals' priority, sorted).
+            before = queue._ITEM_SQL + where + BEFORE_ORDER + " LIMIT ?"
+            ops["before: queue head ordered by signals priority"] = _timed(
+                lambda: store.query(before, params + [20]), max(20, samples // 10))
+            res["proposed_plan"] = plan(store, before, params + [20])
+            res["proposed_same_head"] = ([r["paper_id"] for r in store.query(before, params + [20])]
                                          == [i.paper_id for i in queue.queue_head(store, n=20)])
         ops["Store.get_record(random id)"] = _timed(lambda: store.get_record(rng.choice(ids)), samples)
         if queue is not None and hasattr(queue, "queue_counts"):
             # Quadratic today: one sample, repeated only while a call stays cheap.
             first = _timed(lambda: queue.queue_counts(store), 1)
             ops["queue.queue_counts()"] = first + (_timed(lambda: queue.queue_counts(store), 2) if first[0] < 5000 else [])
-            ops["proposed: counts in one streaming pass"] = _timed(lambda: counts_one_pass(store), 3)
+            ops["reference: counts in one streaming pass"] = _timed(lambda: counts_one_pass(store), 3)
             if first[0] < 5000:
                 try:
                     res["proposed_counts_equal"] = counts_one_pass(store) == queue.queue_counts(store)
@@ -242,7 +250,7 @@ def render(res: dict[str, Any]) -> str:
         f"Target p95 < {res['target_ms']:g} ms at {n:,} records (queue head and record fetch): "
         f"{verdict(res['met'])} (worst p95 {fmt(res['worst_p95'], 1)} ms). "
         "The target covers the queue head (or the plain query when `extractor.queue` is missing) and the record "
-        "fetch; `queue_counts` (the dashboard) and the *proposed* rows (fixes measured on the same database) are "
+        "fetch; `queue_counts` (the dashboard) and the *before*/*reference* rows (measured on the same database) are "
         "for information.",
         "",
         f"Query plans at {n:,} records:",
@@ -251,7 +259,7 @@ def render(res: dict[str, Any]) -> str:
     ]
     if "queue_head_plan" in big:
         md.append(f"- `queue.queue_head`: `{big['queue_head_plan']}`")
-        md.append(f"- proposed (`{PROPOSED_ORDER.strip()}`): `{big['proposed_plan']}`; same 20 records as "
+        md.append(f"- before (`{BEFORE_ORDER.strip()}`): `{big['proposed_plan']}`; same 20 records as "
                   f"`queue_head`: {big.get('proposed_same_head')}")
         same = big.get("proposed_counts_equal", base.get("proposed_counts_equal"))
         if same is not None:

@@ -284,6 +284,23 @@ def m006_llm_batches(db: Database) -> None:
     db["llm_batches"].create_index(["state"])
 
 
+@migrations(name="m007_queue_order_index")
+def m007_queue_order_index(db: Database) -> None:
+    """An index that serves the review queue's priority order with no sort.
+
+    ``extractor.queue`` orders a status's records by ``priority DESC, coalesce(confidence,
+    1), paper_id`` (confidence = 1 - P(wrong), so the same order as P(wrong) descending)
+    and pages by key: with this index the next page starts where the last one stopped,
+    whatever the size of the queue or of a group of equal priorities. The audit sample is
+    served in draw order from ``review_signals (audit_u, paper_id)`` the same way.
+    """
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_records_queue_order "
+        "ON records (status, priority DESC, coalesce(confidence, 1), paper_id)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_review_signals_audit_u ON review_signals (audit_u, paper_id)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     pending = [m.name for m in migrations.pending(db)]

@@ -37,6 +37,8 @@ any prefix of the audit that people finish is itself a uniform sample.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import math
 from collections import Counter
@@ -197,6 +199,39 @@ def routing_meta(store: Store) -> dict[str, Any]:
 # --------------------------------------------------------------------------- route
 
 
+#: Records read per page by :func:`route` (bounded memory at any corpus size).
+ROUTE_CHUNK = 1000
+_ROUTE_SQL = """SELECT r.paper_id, r.status, r.version, r.audit, s.paper_id IS NOT NULL AS has_signals, s.features,
+                       s.model_features, s.countries, s.alternatives
+                FROM records r LEFT JOIN review_signals s USING (paper_id)"""
+
+
+def _paged_by_id(store: Store, sql: str, chunk: int) -> Iterator[dict[str, Any]]:
+    """Rows of ``sql`` (aliasing records as r, no WHERE) in paper-id order, ``chunk`` per query."""
+    rows = store.query(sql + " ORDER BY r.paper_id LIMIT ?", [chunk])
+    while rows:
+        yield from rows
+        if len(rows) < chunk:
+            return
+        rows = store.query(sql + " WHERE r.paper_id > ? ORDER BY r.paper_id LIMIT ?", [rows[-1]["paper_id"], chunk])
+
+
+def _plan_records(store: Store, plan: dict[str, dict[str, Any]],
+                  chunk: int) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(paper id, plan entry, record JSON) for the planned records, read ``chunk`` at a time.
+
+    A record deleted since the plan was made is left out (as its rewrite would fail).
+    """
+    ids = list(plan)
+    for i in range(0, len(ids), chunk):
+        part = ids[i:i + chunk]
+        data = dict(store.db.execute(f"SELECT paper_id, data FROM records WHERE paper_id IN ({','.join('?' for _ in part)})",
+                                     part).fetchall())
+        for pid in part:
+            if pid in data:
+                yield pid, plan[pid], data[pid]
+
+
 def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "CN"),
           weights: ImpactWeights = ImpactWeights()) -> RouteSummary:
     """Set status, confidence, priority and the audit sample of every machine-owned record."""
@@ -204,14 +239,15 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
     prior = country_prior(store)
     thr = settings.confidence_threshold
     summary = RouteSummary(pair=tuple(pair), models={t: m.source for t, m in models.items()})
-    sig = {r["paper_id"]: r for r in store.query("SELECT * FROM review_signals")}
-    rows = store.query("SELECT paper_id, status, version, audit, data FROM records")
     plan: dict[str, dict[str, Any]] = {}
     frame: list[tuple[float, str]] = []
     held_audit: set[str] = set()
-    for row in rows:
+    # Pass 1 streams the records with their signals a page at a time (by paper id, no record
+    # JSON) and keeps a few numbers per machine-owned record; pass 2 reads the JSON of those
+    # records a chunk at a time to rewrite them. Memory: ~200 bytes per record, not the data.
+    for row in _paged_by_id(store, _ROUTE_SQL, ROUTE_CHUNK):
         pid, status = row["paper_id"], row["status"]
-        s = sig.get(pid)
+        s = row if row["has_signals"] else None
         u = audit_u(settings.seed, pid)
         if status not in MACHINE_OWNED:
             summary.human += 1
@@ -226,7 +262,7 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
         p_models = round(models[conf.MODELS].predict(json.loads(s["model_features"] or "{}")), 4)
         imp = impact(json.loads(s["countries"] or "[]"), json.loads(s["alternatives"] or "[]"),
                      pair=pair, prior=prior, weights=weights)
-        plan[pid] = {"row": row, "u": u, "p_right": p_right, "p_models": p_models, "impact": imp,
+        plan[pid] = {"version": row["version"], "u": u, "p_right": p_right, "p_models": p_models, "impact": imp,
                      "priority": round((1 - p_right) * max(imp, IMPACT_FLOOR), 6)}
         if p_right >= thr:
             frame.append((u, pid))
@@ -234,9 +270,8 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
     members = {pid for _, pid in sorted(frame)[:k]} | held_audit
     summary.audit_target, summary.audit_frame = k, len(frame)
     now = utcnow()
-    for pid, p in plan.items():
-        row = p["row"]
-        record = PaperRecord.model_validate_json(row["data"])
+    for pid, p, data in _plan_records(store, plan, ROUTE_CHUNK):
+        record = PaperRecord.model_validate_json(data)
         in_audit = pid in members
         queued = in_audit or p["p_right"] < thr
         status = RecordStatus.QUEUED if queued else RecordStatus.MACHINE
@@ -257,7 +292,7 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
         summary.machine += not queued
         summary.audit += in_audit
         if new.model_dump(exclude={"provenance"}) != record.model_dump(exclude={"provenance"}):
-            summary.changed += machine_rewrite(store, new, action="route", expected_version=row["version"])
+            summary.changed += machine_rewrite(store, new, action="route", expected_version=p["version"])
     with store.write():
         for pid, p in plan.items():
             store.db.execute(
@@ -280,20 +315,23 @@ def route(store: Store, settings: Settings, *, pair: tuple[str, str] = ("US", "C
 _ITEM_SQL = """SELECT r.paper_id, r.title, r.status, r.version, r.venue, r.year, r.audit, r.countries AS ccol,
                       r.reviewer, r.source_file, r.data, coalesce(s.priority, r.priority, 0) AS priority,
                       coalesce(s.p_wrong, 1 - r.confidence, 0) AS p_wrong, coalesce(s.impact, 0) AS impact,
-                      coalesce(s.audit_u, 1) AS u
+                      coalesce(s.audit_u, 1) AS u, r.priority AS k_priority, coalesce(r.confidence, 1) AS k_conf
                FROM records r LEFT JOIN review_signals s USING (paper_id)"""
 
+#: The priority order. ``records.priority`` is the priority routing wrote (the same value it
+#: writes to ``review_signals``) and ``confidence`` is 1 - P(wrong), so this is "expected
+#: impact, then P(wrong), then paper id" on the record's own columns: within one status the
+#: index ``idx_records_queue_order`` (migration m007) serves it with no sort, and a page
+#: starts where the last one stopped (keyset paging), however many records tie.
+_PRIORITY_ORDER = " ORDER BY r.priority DESC, coalesce(r.confidence, 1), r.paper_id"
+_AUDIT_ORDER = " ORDER BY u, r.paper_id"
 
-def _where(filters: QueueFilter | None, statuses: Iterable[str], audit: bool | None) -> tuple[str, list[Any]]:
+
+def _filter_clauses(filters: QueueFilter | None, audit: bool | None) -> tuple[list[str], list[Any]]:
+    """The WHERE terms of the filters other than status/reviewer."""
     f = filters or QueueFilter()
-    status_list = list(statuses)
-    clauses = [f"(r.status IN ({','.join('?' for _ in status_list)})"]
-    params: list[Any] = list(status_list)
-    if f.reviewer:
-        clauses[0] += " OR (r.status = 'in_review' AND r.reviewer = ?))"
-        params.append(f.reviewer)
-    else:
-        clauses[0] += ")"
+    clauses: list[str] = []
+    params: list[Any] = []
     if f.venue:
         clauses.append("lower(r.venue) = lower(?)")
         params.append(f.venue)
@@ -306,11 +344,25 @@ def _where(filters: QueueFilter | None, statuses: Iterable[str], audit: bool | N
     if audit is not None:
         clauses.append("r.audit = ?")
         params.append(int(audit))
-    return " WHERE " + " AND ".join(clauses), params
+    return clauses, params
+
+
+def _where(filters: QueueFilter | None, statuses: Iterable[str], audit: bool | None) -> tuple[str, list[Any]]:
+    f = filters or QueueFilter()
+    status_list = list(statuses)
+    clauses = [f"(r.status IN ({','.join('?' for _ in status_list)})"]
+    params: list[Any] = list(status_list)
+    if f.reviewer:
+        clauses[0] += " OR (r.status = 'in_review' AND r.reviewer = ?))"
+        params.append(f.reviewer)
+    else:
+        clauses[0] += ")"
+    more, more_params = _filter_clauses(f, audit)
+    return " WHERE " + " AND ".join(clauses + more), params + more_params
 
 
 def _order(audit: bool | None) -> str:
-    return " ORDER BY u, r.paper_id" if audit else " ORDER BY priority DESC, p_wrong DESC, r.paper_id"
+    return _AUDIT_ORDER if audit else _PRIORITY_ORDER
 
 
 def _item(row: dict[str, Any]) -> QueueItem:
@@ -324,23 +376,116 @@ def _item(row: dict[str, Any]) -> QueueItem:
         reviewer=row["reviewer"], source_file=row["source_file"])
 
 
-def _iter_items(store: Store, filters: QueueFilter | None, audit: bool | None, statuses: Iterable[str],
-                batch: int = 200) -> Iterator[dict[str, Any]]:
-    where, params = _where(filters, statuses, audit)
-    offset = 0
+def _priority_key(row: dict[str, Any]) -> tuple[float, float, str]:
+    """The priority order as an ascending Python key (a NULL priority sorts last, as in SQL)."""
+    p = row["k_priority"]
+    return (-p if p is not None else math.inf, row["k_conf"], row["paper_id"])
+
+
+def _keyset(store: Store, where: str, params: list[Any], batch: int) -> Iterator[dict[str, Any]]:
+    """One status's rows in priority order, ``batch`` at a time, each page found by key.
+
+    A page after the first is the rest of the last row's priority group (same priority and
+    confidence, larger paper id; then same priority, larger confidence) followed by the lower
+    priorities; all are index range scans of ``idx_records_queue_order``, so a page costs the
+    same at any depth of the queue (OFFSET paging re-read every earlier row: quadratic). Each page is read completely
+    before it is yielded, so a caller may write (claim) between rows.
+    """
+    rows = store.query(_ITEM_SQL + where + _PRIORITY_ORDER + " LIMIT ?", params + [batch])
     while True:
-        rows = store.query(_ITEM_SQL + where + _order(audit) + " LIMIT ? OFFSET ?", params + [batch, offset])
         yield from rows
         if len(rows) < batch:
             return
-        offset += batch
+        last = rows[-1]
+        p, c, pid = last["k_priority"], last["k_conf"], last["paper_id"]
+        same = where + " AND r.priority IS ? AND coalesce(r.confidence, 1) "  # index ranges, never a sort
+        rows = store.query(_ITEM_SQL + same + "= ? AND r.paper_id > ? ORDER BY r.paper_id LIMIT ?",
+                           params + [p, c, pid, batch])
+        if len(rows) < batch:
+            rows += store.query(_ITEM_SQL + same + "> ?" + _PRIORITY_ORDER + " LIMIT ?", params + [p, c, batch - len(rows)])
+        if len(rows) < batch and p is not None:  # NULL priorities come last: nothing below them
+            rows += store.query(_ITEM_SQL + where + " AND r.priority < ?" + _PRIORITY_ORDER + " LIMIT ?",
+                                params + [p, batch - len(rows)])
+
+
+#: The audit order read from review_signals' (audit_u, paper_id) index (m007), each row's
+#: record looked up by key: the first rows of the draw are found without reading the queue.
+_AUDIT_SQL = _ITEM_SQL.replace("FROM records r LEFT JOIN review_signals s USING (paper_id)",
+                               "FROM review_signals s CROSS JOIN records r ON r.paper_id = s.paper_id")
+
+
+def _audit_rows(store: Store, terms: str, params: list[Any], batch: int) -> Iterator[dict[str, Any]]:
+    """Rows passing ``terms`` (on ``r``) in audit draw order ``(coalesce(audit_u, 1), paper_id)``, by key.
+
+    Records with a drawn ``audit_u`` come from the signals index in draw order; records
+    without one (u counts as 1, after every draw in [0, 1)) follow in paper-id order.
+    """
+    drawn = _AUDIT_SQL + " WHERE s.audit_u IS NOT NULL AND " + terms
+    rows = store.query(drawn + " ORDER BY s.audit_u, s.paper_id LIMIT ?", params + [batch])
+    while True:
+        yield from rows
+        if len(rows) < batch:
+            break
+        rows = store.query(drawn + " AND (s.audit_u, s.paper_id) > (?, ?) ORDER BY s.audit_u, s.paper_id LIMIT ?",
+                           params + [rows[-1]["u"], rows[-1]["paper_id"], batch])
+    undrawn = _ITEM_SQL + " WHERE s.audit_u IS NULL AND " + terms
+    rows = store.query(undrawn + " ORDER BY r.paper_id LIMIT ?", params + [batch])
+    while True:
+        yield from rows
+        if len(rows) < batch:
+            return
+        rows = store.query(undrawn + " AND r.paper_id > ? ORDER BY r.paper_id LIMIT ?", params + [rows[-1]["paper_id"], batch])
+
+
+def _sources(filters: QueueFilter | None, statuses: Iterable[str], reviewer: str | None) -> list[tuple[str, list[Any]]]:
+    """One (status [and reviewer]) WHERE clause per stream that an index keeps in order."""
+    f = filters or QueueFilter()
+    status_list = list(dict.fromkeys(statuses))
+    out = [("r.status = ?" + (" AND r.reviewer = ?" if reviewer else ""), [s, reviewer] if reviewer else [s])
+           for s in status_list]
+    if f.reviewer and not reviewer and RecordStatus.IN_REVIEW.value not in status_list:
+        out.append(("r.status = ? AND r.reviewer = ?", [RecordStatus.IN_REVIEW.value, f.reviewer]))
+    return out
+
+
+def _iter_items(store: Store, filters: QueueFilter | None, audit: bool | None, statuses: Iterable[str],
+                batch: int = 200, *, reviewer: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of the records with these statuses that pass the filters, in queue order.
+
+    ``audit`` True: the audit items in draw (u) order; otherwise priority order. With
+    ``filters.reviewer`` the in-review records of that reviewer are included; ``reviewer``
+    restricts every status to records that reviewer holds. Pages are found by key (never
+    OFFSET), so reading the whole queue is linear in its size.
+    """
+    more, more_params = _filter_clauses(filters, audit)
+    sources = _sources(filters, statuses, reviewer)
+    if not sources:
+        return
+    terms = ["(" + " OR ".join(f"({c})" for c, _ in sources) + ")", *more]
+    params = [p for _, ps in sources for p in ps] + more_params
+    if audit and reviewer:
+        # One reviewer's open records: a handful, found through the records index and sorted.
+        where = " WHERE " + " AND ".join(terms)
+        rows = store.query(_ITEM_SQL + where + _AUDIT_ORDER + " LIMIT ?", params + [batch])
+        while True:
+            yield from rows
+            if len(rows) < batch:
+                return
+            rows = store.query(_ITEM_SQL + where + " AND (u, r.paper_id) > (?, ?)" + _AUDIT_ORDER + " LIMIT ?",
+                               params + [rows[-1]["u"], rows[-1]["paper_id"], batch])
+    if audit:
+        yield from _audit_rows(store, " AND ".join(terms), params, batch)
+        return
+    streams = [_keyset(store, " WHERE " + " AND ".join([c, *more]), ps + more_params, batch) for c, ps in sources]
+    yield from streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_priority_key)
 
 
 def queue_head(store: Store, *, n: int = 20, filters: QueueFilter | None = None, audit: bool | None = None) -> list[QueueItem]:
     """The next ``n`` queued records: priority order; audit=True -> audit items in draw (u) order."""
-    where, params = _where(filters, [RecordStatus.QUEUED.value], audit)
-    rows = store.query(_ITEM_SQL + where + _order(audit) + " LIMIT ?", params + [n])
-    return [_item(r) for r in rows]
+    if n <= 0:
+        return []
+    rows = _iter_items(store, filters, audit, [RecordStatus.QUEUED.value], batch=n)
+    return [_item(r) for r in itertools.islice(rows, n)]
 
 
 def next_record(store: Store, reviewer: str, *, filters: QueueFilter | None = None, audit: bool | None = False,
@@ -356,10 +501,10 @@ def next_record(store: Store, reviewer: str, *, filters: QueueFilter | None = No
     skip = set(skip_ids)
     f = filters or QueueFilter()
     mine = QueueFilter(f.venue, f.reason, f.country, None)
-    for row in _iter_items(store, mine, audit, [RecordStatus.IN_REVIEW.value]):
+    for row in _iter_items(store, mine, audit, [RecordStatus.IN_REVIEW.value], batch=20, reviewer=reviewer):
         if row["reviewer"] == reviewer and row["paper_id"] not in skip:
             return PaperRecord.model_validate_json(row["data"])
-    for row in _iter_items(store, mine, audit, [RecordStatus.QUEUED.value]):
+    for row in _iter_items(store, mine, audit, [RecordStatus.QUEUED.value], batch=max(20, len(skip) + 1)):
         if row["paper_id"] in skip:
             continue
         record = PaperRecord.model_validate_json(row["data"])
@@ -375,25 +520,35 @@ def next_record(store: Store, reviewer: str, *, filters: QueueFilter | None = No
 
 
 def queue_counts(store: Store, filters: QueueFilter | None = None) -> dict[str, Any]:
-    """Counts by status and by reason code, the audit's progress and the impact still queued."""
-    all_statuses = [s.value for s in RecordStatus]
+    """Counts by status and by reason code, the audit's progress and the impact still queued.
+
+    One grouped pass over the records (no ORDER BY, no JSON): the ``reasons`` column holds
+    the record's reason codes, written with the record.
+    """
+    statuses = [s.value for s in RecordStatus]
+    more, more_params = _filter_clauses(filters, None)
+    where = " WHERE " + " AND ".join([f"r.status IN ({','.join('?' for _ in statuses)})", *more])
     by_status: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
-    audit = Counter()
+    audit: Counter[str] = Counter()
     remaining = 0.0
-    for row in _iter_items(store, filters, None, all_statuses, batch=1000):
-        st = row["status"]
-        by_status[st] += 1
+    rows = store.db.execute(
+        "SELECT r.status, coalesce(r.audit, 0) != 0, r.reasons, count(*), sum(CASE WHEN r.status IN "
+        "('queued', 'in_review') AND NOT coalesce(r.audit, 0) THEN coalesce((SELECT s.priority FROM review_signals s WHERE s.paper_id = r.paper_id), "
+        "r.priority, 0) ELSE 0 END) FROM records r" + where + " GROUP BY 1, 2, 3", statuses + more_params)
+    for st, aud, reasons, n, prio in rows:
+        by_status[st] += n
         if st in (RecordStatus.QUEUED.value, RecordStatus.IN_REVIEW.value):
-            codes = [r["code"] for r in json.loads(row["data"]).get("review_reasons", [])]
-            by_reason.update(set(codes))
-            if not row["audit"]:
-                remaining += row["priority"] or 0.0
-        if row["audit"]:
-            audit["drawn"] += 1
+            for code in {c for c in (reasons or "").split(",") if c}:
+                by_reason[code] += n
+            if not aud:
+                remaining += prio or 0.0
+        if aud:
+            audit["drawn"] += n
             key = {"verified": "done", "rejected": "rejected", "in_review": "in_review"}.get(st, "pending")
-            audit[key] += 1
-    return {"by_status": dict(by_status), "by_reason": dict(by_reason.most_common()),
+            audit[key] += n
+    return {"by_status": dict(sorted(by_status.items())),
+            "by_reason": dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
             "audit": {k: audit.get(k, 0) for k in ("drawn", "pending", "in_review", "done", "rejected")},
             "remaining_impact_mass": round(remaining, 4)}
 

@@ -273,3 +273,153 @@ def test_export_keeps_its_contract(store: Store, status: RecordStatus) -> None:
     assert rec.status == status and line["status"] == "machine"
     ExportRecord.model_validate(line)
     assert line["review_reasons"] and math.isfinite(line["confidence"])
+
+
+# --------------------------------------------------------------------------- paging by key, counts in one pass
+
+
+def _routed(store: Store, n_ok: int = 12, n_bad: int = 6) -> None:
+    agreeing(store, n_ok)
+    for i in range(n_bad):
+        disagreeing(store, f"bad{i}.pdf")
+    route_all(store, Settings(confidence_threshold=0.95, audit_fraction=0.3, audit_min=4, seed=4))
+
+
+def _old_order(store: Store, audit: bool | None, statuses: tuple[str, ...] = ("queued",)) -> list[str]:
+    """The queue order as documented (expected impact, P(wrong), paper id), by brute force."""
+    from extractor.queue import _ITEM_SQL, _where
+
+    where, params = _where(None, statuses, audit)
+    order = " ORDER BY u, r.paper_id" if audit else " ORDER BY priority DESC, p_wrong DESC, r.paper_id"
+    return [r["paper_id"] for r in store.query(_ITEM_SQL + where + order, params)]
+
+
+def test_keyset_pages_keep_the_documented_order(store: Store) -> None:
+    from extractor.queue import _iter_items
+
+    _routed(store)
+    for audit in (None, False, True):
+        expected = _old_order(store, audit)
+        assert expected, audit
+        assert [i.paper_id for i in queue_head(store, n=len(expected) + 5, audit=audit)] == expected
+        assert [i.paper_id for i in queue_head(store, n=3, audit=audit)] == expected[:3]
+        for batch in (1, 2, 3, 500):
+            assert [r["paper_id"] for r in _iter_items(store, None, audit, ["queued"], batch=batch)] == expected
+    audit_ids = _old_order(store, True)
+    with store.write():  # an audit record without a draw (u counts as 1) comes after the drawn ones
+        store.db.execute("UPDATE review_signals SET audit_u = NULL WHERE paper_id = ?", [audit_ids[0]])
+    expected = _old_order(store, True)
+    assert expected[-1] == audit_ids[0]
+    for batch in (1, 2, 500):
+        assert [r["paper_id"] for r in _iter_items(store, None, True, ["queued"], batch=batch)] == expected
+
+
+def test_keyset_pages_across_ties(store: Store) -> None:
+    """Many records with equal priority and confidence: every page boundary inside a tie group."""
+    from extractor.queue import _iter_items
+
+    _routed(store, n_ok=14, n_bad=2)
+    ids = [r["paper_id"] for r in store.query("SELECT paper_id FROM records ORDER BY paper_id")]
+    with store.write():  # three priority groups, two confidence groups each, all queued
+        for i, pid in enumerate(ids):
+            store.db.execute("UPDATE records SET status = 'queued', priority = ?, confidence = ? WHERE paper_id = ?",
+                             [[0.5, 0.25, 0.0][i % 3], [0.9, None][i % 2], pid])
+            store.db.execute("UPDATE review_signals SET priority = NULL, p_wrong = NULL WHERE paper_id = ?", [pid])
+    expected = [r["paper_id"] for r in store.query(
+        "SELECT paper_id FROM records ORDER BY priority DESC, coalesce(1 - confidence, 0) DESC, paper_id")]
+    assert len(expected) == len(ids)
+    for batch in (1, 2, 4, 5, 7, 100):
+        got = [r["paper_id"] for r in _iter_items(store, None, None, ["queued"], batch=batch)]
+        assert got == expected, batch
+    assert [i.paper_id for i in queue_head(store, n=len(ids))] == expected
+
+
+def test_reviewer_filter_merges_in_review_records_in_order(store: Store) -> None:
+    from extractor.queue import _iter_items
+
+    _routed(store)
+    held = next_record(store, "ana", audit=None, claim=True)
+    assert held is not None
+    expected = _old_order(store, None, ("queued",))
+    with_ana = [i.paper_id for i in queue_head(store, n=100, filters=QueueFilter(reviewer="ana"))]
+    from extractor.queue import _ITEM_SQL, _where
+
+    where, params = _where(QueueFilter(reviewer="ana"), ["queued"], None)
+    brute = [r["paper_id"] for r in store.query(_ITEM_SQL + where + " ORDER BY priority DESC, p_wrong DESC, r.paper_id",
+                                                 params)]
+    assert with_ana == brute and held.paper_id in with_ana and set(with_ana) == set(expected) | {held.paper_id}
+    rows = list(_iter_items(store, QueueFilter(reviewer="ana"), None, ["queued"], batch=2))
+    assert [r["paper_id"] for r in rows] == brute
+    assert held.paper_id not in {i.paper_id for i in queue_head(store, n=100, filters=QueueFilter(reviewer="ben"))}
+
+
+def test_next_record_pages_past_skipped_and_claimed_records(store: Store) -> None:
+    _routed(store)
+    order = _old_order(store, False)
+    assert len(order) >= 3
+    assert next_record(store, "cem", skip_ids=order[:-1]).paper_id == order[-1]
+    assert next_record(store, "cem", skip_ids=order) is None
+    claimed = [next_record(store, f"r{i}", claim=True).paper_id for i in range(len(order))]
+    assert claimed == order, "claims are handed out in queue order, each once"
+    assert next_record(store, "zed", claim=True) is None
+    audit_order = _old_order(store, True)
+    assert [next_record(store, f"a{i}", audit=True, claim=True).paper_id for i in range(len(audit_order))] == audit_order
+    assert next_record(store, "a1", audit=True).paper_id == audit_order[1], "a reviewer resumes their audit record"
+    assert next_record(store, "a1", audit=True, skip_ids=[audit_order[1]]) is None
+
+
+def _counts_brute(store: Store, f: QueueFilter | None) -> dict:
+    import json
+
+    from extractor.queue import _ITEM_SQL, _where
+
+    where, params = _where(f, [s.value for s in RecordStatus], None)
+    by_status, by_reason, audit = Counter(), Counter(), Counter()
+    remaining = 0.0
+    for row in store.query(_ITEM_SQL + where, params):
+        st = row["status"]
+        by_status[st] += 1
+        if st in ("queued", "in_review"):
+            by_reason.update({r["code"] for r in json.loads(row["data"]).get("review_reasons", [])})
+            if not row["audit"]:
+                remaining += row["priority"] or 0.0
+        if row["audit"]:
+            audit["drawn"] += 1
+            audit[{"verified": "done", "rejected": "rejected", "in_review": "in_review"}.get(st, "pending")] += 1
+    return {"by_status": dict(by_status), "by_reason": dict(by_reason),
+            "audit": {k: audit.get(k, 0) for k in ("drawn", "pending", "in_review", "done", "rejected")},
+            "remaining_impact_mass": round(remaining, 4)}
+
+
+def test_queue_counts_match_a_record_by_record_count(store: Store) -> None:
+    _routed(store)
+    rec = next_record(store, "ana", audit=True, claim=True)
+    store.save_record(rec.model_copy(update={"status": RecordStatus.VERIFIED}), expected_version=rec.version,
+                      action="approve", actor="ana")
+    next_record(store, "ben", claim=True)
+    for f in (None, QueueFilter(venue="neurips"), QueueFilter(reason="backends_disagree"), QueueFilter(country="CN"),
+              QueueFilter(venue="nowhere"), QueueFilter(reviewer="ana")):
+        got = queue_counts(store, f)
+        assert got == _counts_brute(store, f), f
+        assert list(got["by_reason"].values()) == sorted(got["by_reason"].values(), reverse=True)
+    assert queue_counts(store)["audit"]["done"] == 1 and queue_counts(store)["audit"]["in_review"] == 0
+
+
+def test_route_in_small_chunks_gives_the_same_result(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractor.queue as q
+
+    agreeing(store, 25)
+    for i in range(5):
+        disagreeing(store, f"d{i}.pdf")
+    run_reconcile(store, route=False)
+    settings = Settings(confidence_threshold=0.95, audit_fraction=0.1, audit_min=3, seed=8)
+    monkeypatch.setattr(q, "ROUTE_CHUNK", 2)
+    small = route(store, settings)
+    state = {r.paper_id: (r.status, r.audit, r.priority, r.confidence, r.version) for r in store.iter_records()}
+    monkeypatch.setattr(q, "ROUTE_CHUNK", 1000)
+    again = route(store, settings)
+    assert again.changed == 0
+    assert {r.paper_id: (r.status, r.audit, r.priority, r.confidence, r.version) for r in store.iter_records()} == state
+    for k in ("routed", "queued", "machine", "audit", "audit_target", "audit_frame", "human", "no_signals"):
+        assert getattr(small, k) == getattr(again, k), k
+    assert small.routed == 30 and small.changed > 0 and store.verify_log() == []
