@@ -121,3 +121,42 @@ def test_snippets_mark_the_mention_and_skip_the_bibliography() -> None:
     assert all(doc.full_text[c.start:c.end] == c.name for c in cands)
     text = snippets_text(cands)
     assert text.startswith("[1] ") and "(family " in text
+
+
+def test_connect_failures_are_told_apart_from_torn_connections() -> None:
+    import socket
+    import ssl
+
+    import openai
+
+    from extractor.extract.llm.transport import connect_failure
+
+    def wrapped(cause: BaseException, name: str = "ConnectError") -> openai.APIConnectionError:
+        inner = type(name, (Exception,), {})(str(cause))
+        inner.__cause__ = cause
+        exc = openai.APIConnectionError(request=None)  # type: ignore[arg-type]
+        exc.__cause__ = inner
+        return exc
+
+    assert "refused" in (connect_failure(wrapped(ConnectionRefusedError(111, "refused"))) or "")
+    assert "DNS" in (connect_failure(wrapped(socket.gaierror(-2, "Name or service not known"))) or "")
+    assert "TLS" in (connect_failure(wrapped(ssl.SSLError(1, "WRONG_VERSION_NUMBER"))) or "")
+    assert "timed out" in (connect_failure(wrapped(TimeoutError(), "ConnectTimeout")) or "")
+    assert connect_failure(wrapped(OSError("peer closed"), "RemoteProtocolError")) is None  # torn: a retry
+    assert connect_failure(wrapped(OSError("reset"), "ReadError")) is None
+
+
+def test_answer_parsing_is_strict_first_then_lenient() -> None:
+    import json
+
+    import pytest as _pytest
+
+    from extractor.extract.llm.transport import _BadBody, parse_completion
+
+    good = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{}"}}]}
+    assert parse_completion(json.dumps(good)).choices[0].message.content == "{}"
+    odd = dict(good, created=None, choices=[{"index": 0, "message": {"role": "assistant", "content": "x"}}])
+    assert parse_completion(json.dumps(odd)).choices[0].message.content == "x"  # like the SDK: lenient
+    with _pytest.raises(_BadBody):
+        parse_completion("<html>proxy error</html>")

@@ -153,9 +153,6 @@ def _hang_forever_for_one(srv: FakeOpenAI) -> str:
 
 
 FAULTS: dict[str, tuple[Breaker, str, tuple[str, ...]]] = {
-    "connection-refused": (_refused, "all", ("connection failed",)),
-    "dns-failure": (_dns, "all", ("connection failed",)),
-    "tls-to-plain-http": (_tls, "all", ("connection failed",)),
     "429-storm-then-ok": (_storm_429, "any", ("429",)),
     "429-forever-for-one-paper": (_always_429_for_one, "paper-002.pdf", ("HTTP 429", "gave up")),
     "500-forever-for-one-paper": (_always_500_for_one, "paper-003.pdf", ("HTTP 500", "gave up")),
@@ -201,6 +198,42 @@ def test_refused_key_stops_the_batch_after_one_request(papers: tuple[Path, Path]
     assert n_requests <= 1, f"a refused key was tried {n_requests} times"
     assert "refused the API key" in res.output and PLANTED_KEY not in res.output
     assert _llm_state(db) == {}  # nothing half-saved: no document marked failed for a batch-level fault
+    _heal_and_check(db, set())
+
+
+#: name -> (how to point at an endpoint no connection can be opened to, words in the stop message)
+UNREACHABLE: dict[str, tuple[Breaker, tuple[str, ...]]] = {
+    "connection-refused": (_refused, ("refused",)),
+    "dns-failure": (_dns, ("DNS",)),  # .invalid never resolves (RFC 6761); no real network involved
+    "tls-to-plain-http": (_tls, ("TLS",)),
+}
+
+
+@pytest.mark.parametrize("fault", list(UNREACHABLE), ids=list(UNREACHABLE))
+def test_unreachable_endpoint_stops_the_batch_quickly_and_resumes(papers: tuple[Path, Path], llm_env: None,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   fault: str) -> None:
+    """Refused / DNS / TLS: one clear stop after a few attempts, not N failed documents."""
+    from extractor.extract.llm.transport import CONNECT_ATTEMPTS
+
+    _, db = papers
+    monkeypatch.setenv("COLLABSCOPE_TRANSPORT_RETRIES", "5")  # the connect budget is smaller than this
+    breaker, words = UNREACHABLE[fault]
+    with FakeOpenAI(responder=oracle) as srv:
+        res = _extract(db, breaker(srv))
+        reached = srv.count(path=CHAT)
+    output = res.output
+    assert res.exit_code == 1, output  # stopped: an error, not "finished with failures" (3)
+    assert "Traceback" not in output and PLANTED_KEY not in output
+    assert "cannot reach the endpoint" in output and "re-run" in output, output
+    assert any(w in output for w in words), output
+    assert "0 of 6 documents finished" in " ".join(output.split()), output
+    assert reached == 0  # no chat request ever got through
+    with Store.open(db, create=False) as store:
+        attempts = store.query("SELECT error, status_code FROM llm_calls")
+    assert 1 <= len(attempts) <= CONNECT_ATTEMPTS, attempts  # bounded: the canary alone, a few tries
+    assert all(a["error"].startswith("connection failed") and a["status_code"] is None for a in attempts)
+    assert _llm_state(db) == {}  # no document marked failed for a connection problem: all pending
     _heal_and_check(db, set())
 
 

@@ -58,7 +58,49 @@ def _prepared(model: type[BaseModel]) -> type[BaseModel]:
     (about 10 ms of CPU - the largest client cost at high concurrency). Handing it the
     prepared class makes both steps no-ops after the first call.
     """
-    return response_schema(model)
+    prepared = response_schema(model)
+    _skip_revisits(prepared)
+    return prepared
+
+
+#: Response models instructor has already walked for async validators (see below).
+_NO_ASYNC_VALIDATORS: set[type] = set()
+
+
+def _skip_revisits(model: type[BaseModel]) -> None:
+    """Walk ``model`` for instructor async validators once, not five times per request.
+
+    instructor (1.17, v2 core) calls ``reject_async_validators`` on the response model at
+    every layer of every request - the patched create, model preparation (twice), the retry
+    loop, the response parser - and each call walks every field of every nested model
+    through ``typing.get_args``: about 2 ms of CPU per request, the largest client cost at
+    high concurrency. The answer cannot change for a given class, so our prepared classes
+    are checked once here (a violation still raises) and skipped afterwards; any other model
+    goes through instructor's own check as before.
+    """
+    try:
+        import instructor.v2.core.patch as patch_mod
+        import instructor.v2.validation.async_validators as av_mod
+    except ImportError:  # another instructor layout: keep its behaviour
+        return
+    original = getattr(av_mod.reject_async_validators, "__wrapped_original__", av_mod.reject_async_validators)
+    original(model)  # raises for a model with async validators, as instructor would
+    _NO_ASYNC_VALIDATORS.add(model)
+    if getattr(av_mod.reject_async_validators, "__wrapped_original__", None) is not None:
+        return
+
+    def reject_async_validators(response_model: Any) -> None:
+        try:
+            if response_model in _NO_ASYNC_VALIDATORS:
+                return
+        except TypeError:  # an unhashable annotation
+            pass
+        original(response_model)
+
+    reject_async_validators.__wrapped_original__ = original  # type: ignore[attr-defined]
+    av_mod.reject_async_validators = reject_async_validators
+    if getattr(patch_mod, "reject_async_validators", None) is original:
+        patch_mod.reject_async_validators = reject_async_validators
 
 
 class _Captured(Exception):

@@ -136,9 +136,11 @@ class Recorder:
             "sha256": spec.sha256, "purpose": spec.purpose, "cache_key": spec.cache_key, "model": spec.model,
             "prompt_name": spec.prompt.name, "prompt_version": spec.prompt.version,
             "prompt_hash": spec.prompt.sha256, "schema_version": SCHEMA_VERSION,
-            "request": self.log.redact(json.dumps(att.kwargs, ensure_ascii=False, default=str)),
-            "response": (self.log.redact(att.completion.model_dump_json()) if att.completion is not None
-                         else att.response_text),
+            "request": self.log.redact(att.request_text if att.request_text is not None
+                                       else json.dumps(att.kwargs, ensure_ascii=False, default=str)),
+            "response": (att.response_text if att.completion is None
+                         else self.log.redact(att.response_text if att.response_text is not None
+                                              else att.completion.model_dump_json())),
             "parsed": None, "attempt": self.attempt, "error": att.error, "status_code": att.status_code,
             "duration_ms": round(att.duration_ms, 1), "prompt_tokens": pt, "completion_tokens": ct,
             "cost_usd": cost, "batch_id": batch_id, "created_at": utcnow(), "run_id": self.log.run_id,

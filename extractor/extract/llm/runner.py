@@ -9,8 +9,9 @@ the cache first. The answers are converted (resolved, grounded) and the extracti
 saved at once, from the event-loop thread, in a short transaction.
 
 Failures: a document whose question fails for good (validation budget spent, permanent
-5xx, timeouts) is saved with the reason and the batch goes on; 401/403, 404 and
-exhausted quota stop the batch at once (:class:`~extractor.errors.LLMAuthError` /
+5xx, timeouts) is saved with the reason and the batch goes on; 401/403, 404,
+exhausted quota and an endpoint no connection can be opened to stop the batch at once
+(unfinished documents stay pending) (:class:`~extractor.errors.LLMAuthError` /
 :class:`~.transport.EndpointError`). Ctrl-C or kill -9 loses nothing already answered: the
 re-run skips finished documents and re-uses logged answers (zero requests for them).
 """

@@ -11,8 +11,10 @@ budget (``reask_budget``); instructor 1.17 only re-asks on validation errors, ne
 transport error, so the two budgets do not multiply.
 
 401/403 stop the whole batch (every further call would fail the same way), as do 404
-(wrong base URL or model) and 429 ``insufficient_quota``; the messages name the endpoint
-and what to check, and never contain the key (:class:`Redactor`).
+(wrong base URL or model), 429 ``insufficient_quota`` and - after ``CONNECT_ATTEMPTS``
+tries - a connection that cannot be opened at all (refused, DNS, TLS handshake, connect
+timeout: :class:`EndpointUnreachable`); the messages name the endpoint and what to check,
+and never contain the key (:class:`Redactor`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ AZURE_API_VERSION = "2024-10-21"  # GA data-plane version used for the classic A
 
 class EndpointError(LLMError):
     """The endpoint cannot serve any document (wrong URL/model, quota exhausted): stop."""
+
+
+class EndpointUnreachable(EndpointError):
+    """No connection could be opened (refused, DNS, TLS, connect timeout): stop the batch."""
 
 
 class TransportError(LLMError):
@@ -93,12 +99,30 @@ def make_client(settings: Settings, *, api_version: str | None = None) -> openai
                 "or point --base-url at a local server"
             )
     common: dict[str, Any] = {"api_key": key, "max_retries": 0, "timeout": settings.request_timeout}
+    limits = _pool_limits(settings.concurrency)
+    if limits is not None:
+        common["http_client"] = openai.DefaultAsyncHttpxClient(limits=limits, timeout=settings.request_timeout)
     if is_azure_classic(settings.base_url):
         parts = urlsplit(settings.base_url or "")
         return openai.AsyncAzureOpenAI(
             azure_endpoint=f"{parts.scheme}://{parts.netloc}", azure_deployment=settings.model,
             api_version=api_version or AZURE_API_VERSION, **common)
     return openai.AsyncOpenAI(base_url=settings.base_url, **common)
+
+
+def _pool_limits(concurrency: int | None) -> Any:
+    """Connection-pool limits that keep one live connection per request in flight.
+
+    The SDK keeps at most 100 idle connections; above that concurrency every answer would
+    close a connection and the next request open a new one (a TCP, and for https a TLS,
+    handshake per request). None = the SDK default is enough.
+    """
+    from openai._constants import DEFAULT_CONNECTION_LIMITS as default
+
+    want = max(1, int(concurrency or 1))  # Transport.slots bounds requests on the wire to this
+    if default.max_keepalive_connections is not None and default.max_keepalive_connections >= want:
+        return None
+    return type(default)(max_connections=max(want, default.max_connections or want), max_keepalive_connections=want)
 
 
 @dataclass
@@ -111,7 +135,8 @@ class Attempt:
     status_code: int | None
     completion: Any = None
     error: str | None = None
-    response_text: str | None = None
+    response_text: str | None = None  # the raw body (an answer's or an error's)
+    request_text: str | None = None  # the JSON sent, when already serialised (else from kwargs)
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -142,11 +167,86 @@ def backoff(retry: int, server_wait: float | None, base: float, cap: float, rng:
     return rng.uniform(0, min(cap, base * 2**retry))
 
 
+#: Attempts (first + retries) for a request that cannot even open a connection. A refused
+#: connection, an unknown host or a failed TLS handshake fails the same way for every
+#: document, so the batch stops after a short, bounded try instead of failing thousands of
+#: documents one by one (or hammering a port that is not listening).
+CONNECT_ATTEMPTS = 3
+
+
+def connect_failure(exc: BaseException) -> str | None:
+    """Why no connection could be opened, or None when the failure came later.
+
+    httpx wraps every failure to *open* a connection (refused, DNS, TLS handshake, connect
+    timeout) in ``ConnectError`` / ``ConnectTimeout``; a connection torn after the request
+    was sent is a ``ReadError`` / ``RemoteProtocolError`` and stays a per-request retry.
+    Class names are matched along the cause chain, so the vendored ``httpx2`` of newer
+    openai releases and plain ``httpx`` both work.
+    """
+    import socket
+    import ssl
+
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    names = {type(e).__name__ for e in chain}
+    if not names & {"ConnectError", "ConnectTimeout"}:
+        return None
+    for e in chain:
+        if isinstance(e, socket.gaierror):
+            return "the host name does not resolve (DNS lookup failed)"
+        if isinstance(e, ssl.SSLError):
+            return (f"the TLS handshake failed ({_first_words(e)}); is the URL https:// for a plain-HTTP "
+                    "server, or is a certificate not trusted?")
+        if isinstance(e, ConnectionRefusedError):
+            return "the connection was refused (nothing listens on that host and port)"
+    if "ConnectTimeout" in names:
+        return "opening the connection timed out (host down or a firewall drops the packets)"
+    return f"no connection could be opened ({_first_words(chain[-1])})"
+
+
+def _first_words(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def _body_text(exc: BaseException) -> str | None:
     body = getattr(exc, "body", None)
     if body is None:
         return None
     return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
+
+
+class _BadBody(Exception):
+    def __init__(self, message: str, text: str):
+        super().__init__(message)
+        self.text = text
+
+
+def parse_completion(raw: Any) -> ChatCompletion:
+    """The answer as the SDK's ``ChatCompletion``: validated by pydantic-core in one pass,
+    or - for a server whose answer is not quite the OpenAI shape (a missing ``created``, an
+    odd ``finish_reason``) - built leniently the way the SDK itself would."""
+    if isinstance(raw, ChatCompletion):
+        return raw
+    if not isinstance(raw, (str, bytes)):
+        raise _BadBody(f"unexpected {type(raw).__name__}", str(raw))
+    try:
+        return ChatCompletion.model_validate_json(raw)
+    except ValueError:
+        pass
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise _BadBody("not JSON", raw if isinstance(raw, str) else raw.decode("utf-8", "replace")) from None
+    if not isinstance(data, dict):
+        raise _BadBody("not a JSON object", raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
+    from openai._models import construct_type
+
+    return construct_type(type_=ChatCompletion, value=data)  # type: ignore[no-any-return]
 
 
 class Transport:
@@ -174,31 +274,39 @@ class Transport:
         Raises:
             LLMAuthError: 401/403: the key is refused.
             EndpointError: 404 or insufficient quota: no document can succeed.
+            EndpointUnreachable: no connection could be opened ``CONNECT_ATTEMPTS`` times
+                (refused, DNS, TLS, connect timeout): no document can succeed either.
             TransportError: this request failed after its retries (the document fails).
         """
         last: str = ""
         status: int | None = None
+        # Serialised once: the same text goes on the wire (every attempt) and into the log.
+        payload = json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), default=str)
+        body = payload.encode("utf-8")
+        unreachable = 0
         for retry in range(self.retries + 1):
             t0 = time.perf_counter()
             started = time.time()
             try:
-                # post() with the plain JSON body: chat.completions.create() would first walk
-                # the whole request (few-shot messages, tool schema) through its TypedDict
-                # transform, the largest client CPU cost after schema building.
                 if self.slots is None:
-                    completion = await self.client.post("/chat/completions", body=kwargs, cast_to=ChatCompletion)
+                    raw = await self._post(body)
                 else:
                     async with self.slots:
                         t0 = time.perf_counter()  # waiting for a slot is not request time
                         started = time.time()
-                        completion = await self.client.post("/chat/completions", body=kwargs,
-                                                            cast_to=ChatCompletion)
+                        raw = await self._post(body)
+                    # The slot just freed woke a worker whose next request is built; let it
+                    # go on the wire before this answer is parsed, converted and saved.
+                    # Without this, when many answers land together every one of them is
+                    # processed before any freed slot is refilled, and the endpoint idles.
+                    await asyncio.sleep(0)
+                completion = parse_completion(raw)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 ms = (time.perf_counter() - t0) * 1000
                 message = self.redact(f"HTTP {status}: {exc.message}") or ""
                 on_attempt(Attempt(kwargs, started, ms, status, error=message,
-                                   response_text=self.redact(_body_text(exc))))
+                                   response_text=self.redact(_body_text(exc)), request_text=payload))
                 self._raise_if_fatal(exc, status)
                 if not (status in RETRY_STATUS or status >= 500):
                     raise TransportError(f"{message} (not retried)", status) from None
@@ -210,16 +318,47 @@ class Transport:
             except openai.APIConnectionError as exc:  # includes APITimeoutError
                 status = None
                 ms = (time.perf_counter() - t0) * 1000
-                kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "connection failed"
-                last = self.redact(f"{kind} after {ms / 1000:.1f} s ({type(exc).__name__})") or kind
-                on_attempt(Attempt(kwargs, started, ms, None, error=last))
+                why = connect_failure(exc)
+                if why is not None:
+                    unreachable += 1
+                    last = self.redact(f"connection failed: {why}") or "connection failed"
+                    on_attempt(Attempt(kwargs, started, ms, None, error=last, request_text=payload))
+                    if unreachable >= min(CONNECT_ATTEMPTS, self.retries + 1):
+                        raise EndpointUnreachable(
+                            f"cannot reach the endpoint {self.endpoint}: {why} ({unreachable} attempt(s)). "
+                            "Check --base-url / OPENAI_BASE_URL, the network and that the server is running. "
+                            "The batch was stopped; documents not finished stay pending - re-run to resume."
+                        ) from None
+                else:
+                    kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "connection failed"
+                    last = self.redact(f"{kind} after {ms / 1000:.1f} s ({type(exc).__name__})") or kind
+                    on_attempt(Attempt(kwargs, started, ms, None, error=last, request_text=payload))
+                wait = None
+            except _BadBody as exc:
+                status = 200
+                ms = (time.perf_counter() - t0) * 1000
+                last = self.redact(f"HTTP 200 with a body that is not a chat completion: {exc}") or "bad body"
+                on_attempt(Attempt(kwargs, started, ms, 200, error=last,
+                                   response_text=self.redact(exc.text[:20000]), request_text=payload))
                 wait = None
             else:
-                on_attempt(Attempt(kwargs, started, (time.perf_counter() - t0) * 1000, 200, completion=completion))
+                on_attempt(Attempt(kwargs, started, (time.perf_counter() - t0) * 1000, 200, completion=completion,
+                                   response_text=raw, request_text=payload))
                 return completion
             if retry < self.retries:
                 await self.sleep(backoff(retry, wait, self.backoff_base, self.backoff_cap, self.rng))
         raise TransportError(f"{last} (gave up after {self.retries + 1} attempts)", status)
+
+    async def _post(self, body: bytes) -> str:
+        """POST the serialised request; the raw response text (errors raise as usual).
+
+        ``content=`` bytes, not ``body=``: chat.completions.create() would walk the whole
+        request (few-shot messages, tool schema) through its TypedDict transform and
+        post(body=...) would serialise it again; ``cast_to=str`` skips the SDK's recursive
+        ``construct_type`` of the answer, which :func:`parse_completion` does ~30x faster.
+        """
+        return await self.client.post("/chat/completions", content=body, cast_to=str,
+                                      options={"headers": {"Content-Type": "application/json"}})
 
     def _raise_if_fatal(self, exc: openai.APIStatusError, status: int) -> None:
         code = getattr(exc, "code", None)
