@@ -197,6 +197,27 @@ def cli(*args: str | os.PathLike[str]) -> list[str]:
     return [sys.executable, "-c", "from extractor.cli import main; main()", *map(str, args)]
 
 
+def gated_cli(gate: Path, *args: str | os.PathLike[str]) -> list[str]:
+    """argv of a ``collabscope`` run that pauses between ingest and extract, holding its lock.
+
+    It writes ``<gate>.waiting`` when it reaches the pause and goes on once ``gate`` exists,
+    so a test can act "while the first run works" without racing a fast machine.
+    """
+    code = (
+        "import sys, time, pathlib\n"
+        "import extractor.cli.pipeline as p\n"
+        "gate = pathlib.Path(sys.argv[1]); original = p.do_extract\n"
+        "def paused(*a, **k):\n"
+        "    pathlib.Path(str(gate) + '.waiting').touch()\n"
+        "    while not gate.exists(): time.sleep(0.01)\n"
+        "    return original(*a, **k)\n"
+        "p.do_extract = paused\n"
+        "sys.argv = ['collabscope'] + sys.argv[2:]\n"
+        "from extractor.cli import main; main()\n"
+    )
+    return [sys.executable, "-c", code, str(gate), *map(str, args)]
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The test's environment (already scrubbed by the autouse fixture) plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "COLLABSCOPE_"))}

@@ -37,10 +37,13 @@ def _check_complete(db: Path, files: list[Path]) -> None:
 def test_second_run_refuses_while_the_first_works(tmp_path: Path) -> None:
     files = fh.make_corpus(tmp_path / "papers", N, pages=3)
     db = tmp_path / "c.db"
-    first = fh.start(fh.cli("run", tmp_path / "papers", "--db", db, "--workers", "1"))
+    gate = tmp_path / "go"
+    first = fh.start(fh.gated_cli(gate, "run", tmp_path / "papers", "--db", db, "--workers", "1"))
     try:
-        assert fh.wait_until(lambda: fh.count_rows(db, "documents") >= 1 or first.poll() is not None, 60)
-        assert first.poll() is None, "the first run ended before the second could start"
+        waiting = Path(str(gate) + ".waiting")
+        assert fh.wait_until(lambda: waiting.exists() or first.poll() is not None, 120)
+        assert first.poll() is None, first.communicate()[1].decode()[-2000:]
+        assert fh.count_rows(db, "documents") == N  # the first run is inside its work, lock held
         second = subprocess.run(fh.cli("run", tmp_path / "papers", "--db", db), env=fh.child_env(),
                                 capture_output=True, timeout=60)
         err = second.stderr.decode()
@@ -50,6 +53,7 @@ def test_second_run_refuses_while_the_first_works(tmp_path: Path) -> None:
         # readers are not blocked by the pipeline lock
         status = subprocess.run(fh.cli("status", "--db", db), env=fh.child_env(), capture_output=True, timeout=60)
         assert status.returncode == 0, status.stderr.decode()
+        gate.touch()
         _, first_err = first.communicate(timeout=180)
         assert first.returncode == 0, first_err.decode()
     finally:
