@@ -8,15 +8,17 @@ per named signal, printed by ``collabscope calibrate``::
     P(right | x) = 1 / (1 + exp(-(b0 + sum_j w_j * x_j)))
 
 Before anyone has reviewed anything the coefficients are :data:`DEFAULT_COUNTRY` /
-:data:`DEFAULT_MODELS`: hand-set priors (log-odds penalties per signal, the v0 heuristic
-restated as a logistic model). A refit uses reviewed records (label 1 when the human-
+:data:`DEFAULT_MODELS`: priors, log-odds penalties per signal (the country penalties set
+from a fit on simulations of the development corpus only, nips2018, rounded and kept <= 0;
+see docs/ACCURACY.md "Review routing and calibration (issue 5)"). A refit uses reviewed records (label 1 when the human-
 verified set equals the machine's set) and maximises the log-likelihood with an L2
 penalty that pulls the weights toward the prior, not toward zero:
 
     loss(w) = -sum_i log P(y_i | x_i; w) + (l2 / 2) * ||w - w_prior||^2   (intercept included)
 
 so a handful of reviews moves the model a little and a few hundred move it a lot. It is
-solved with Newton's method (the problem is small and strictly convex). Fits are stored
+solved with damped Newton steps (the problem is small and strictly convex; a step is
+halved until the penalised loss does not grow, so a prior far from the data cannot diverge). Fits are stored
 in the ``calibration`` table; the newest row per target is the one in use.
 """
 
@@ -43,11 +45,15 @@ COUNTRY_FEATURES: tuple[str, ...] = (
     "conflict",  # primary country contradicts what its own affiliation text states (count)
     "conflict_weak",  # ... contradicts a weaker reading (city, fuzzy gazetteer, e-mail) (count)
     "missing",  # another backend found an affiliation (new country) the primary lacks (count)
+    "missing_unknown",  # ... an affiliation of unknown country the primary lacks
     "corrected",  # reconcile replaced a country by the one the text states (another backend agrees)
     "added",  # reconcile added an affiliation another backend found and the primary missed
     "llm_overruled",  # the llm backend kept the resolver's inferred country over the model's reading
     "llm_overruled_stated",  # ... kept a country the affiliation text states
-    "author_disagree",  # backends give an author affiliations in different countries
+    "author_disagree",  # backends give an author affiliations in different countries, and the paper's set with
+    #                     the other backend's reading of those authors differs
+    "author_disagree_same_set",  # ... but the paper's country set is the same either way
+    "withheld",  # an affiliation not printed in the PDF: its country is not counted (reconcile)
     "ungrounded",  # affiliation/author strings not found in the PDF text (count)
     "hq_default",  # multi-country company, no site named: headquarters country
     "inferred_weak",  # country only from e-mail, a city, or nothing stated
@@ -76,12 +82,12 @@ MODEL_FEATURES: tuple[str, ...] = (
 #: Hand-set prior for the country model (log-odds; intercept ~ P(right)=0.97 with no signal).
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
-    "disagree": -1.6, "disagree_unexplained": -0.4, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "corrected": -1.0, "added": -1.0,
-    "llm_overruled": -1.0, "llm_overruled_stated": -0.3,
-    "author_disagree": -0.6, "ungrounded": -0.8, "hq_default": -0.8, "inferred_weak": -0.5,
-    "llm_only": -0.6, "email_conflict": -0.8, "unmatched": -0.3, "country_unknown": -1.5,
-    "no_affiliations": -4.0, "author_count_mismatch": -0.6, "author_without_affiliation": -0.7,
-    "reasked": -0.3, "llm_unsure": -1.0, "single_backend": -0.3,
+    "disagree": -2.0, "disagree_unexplained": -1.0, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "missing_unknown": -1.0,
+    "corrected": -1.0, "added": -0.5, "llm_overruled": -2.8, "llm_overruled_stated": -1.0,
+    "author_disagree": -1.0, "author_disagree_same_set": -0.8, "withheld": -1.5, "ungrounded": -0.8,
+    "hq_default": -0.8, "inferred_weak": -0.6, "llm_only": -0.8, "email_conflict": -2.0, "unmatched": -0.3,
+    "country_unknown": -1.5, "no_affiliations": -4.5, "author_count_mismatch": -0.6, "author_without_affiliation": -0.6,
+    "reasked": -0.3, "llm_unsure": -0.4, "single_backend": -0.3,
 }
 DEFAULT_MODELS: dict[str, float] = {
     "_intercept": 2.5,
@@ -149,13 +155,25 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: floa
     A = np.hstack([np.ones((n, 1)), X])
     w0 = prior.weights()
     w = w0.copy()
+
+    def loss(v: np.ndarray) -> float:
+        z = A @ v
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum((v - w0) ** 2))
+
+    current = loss(w)
     for _ in range(iters):
         p = _sigmoid(A @ w)
         grad = A.T @ (p - y) + l2 * (w - w0)
         H = (A * (p * (1 - p))[:, None]).T @ A + l2 * np.eye(d + 1)
         step = np.linalg.solve(H, grad)
-        w -= step
-        if float(np.max(np.abs(step))) < 1e-8:
+        # damped Newton: halve the step until the penalised loss does not grow (a full step
+        # from a prior far from the data can overshoot where the sigmoid saturates)
+        t = 1.0
+        while t > 1e-6 and loss(w - t * step) > current + 1e-12:
+            t /= 2
+        w -= t * step
+        current = loss(w)
+        if float(np.max(np.abs(t * step))) < 1e-8:
             break
     return LogisticModel(target=prior.target, intercept=float(w[0]),
                          coef={name: float(v) for name, v in zip(prior.names, w[1:])},

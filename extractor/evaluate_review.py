@@ -14,13 +14,16 @@ compared with the gold country set and model-family set. Then:
   with P(wrong) alone, the same with each error weighted by how far it moves the
   aggregates (its impact, as the queue defines it), and the share of errors the queued
   records hold;
-* every queued record has at least one reason (count of those that do not).
+* every queued record has at least one reason (count of those that do not);
+* the errors ranked below the top 15% (``missed_errors``), each with its rank, P(wrong)
+  and reason codes: where to look for the signal that would have caught them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,8 @@ from .schemas import PaperContent, PaperRecord, RecordStatus, paper_id_for
 from .store import Store
 
 CUTOFFS = (0.05, 0.10, 0.15, 0.20)
+#: Errors ranked below this share of the queue are listed (``missed_errors``): the issue-5 target is 15%.
+MISSED_BELOW = 0.15
 
 
 def load_gold(path: Path | str) -> list[dict[str, Any]]:
@@ -133,6 +138,8 @@ def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, pap
             "queued": record.status in (RecordStatus.QUEUED, RecordStatus.IN_REVIEW) and not record.audit,
             "audit": record.audit,
             "reasons": len(record.review_reasons),
+            "codes": [r.code for r in record.review_reasons],
+            "source_file": record.source_file,
             "status": record.status.value,
         })
     n = len(rows)
@@ -154,10 +161,23 @@ def review_metrics(store: Store, gold: list[dict[str, Any]] | Path | str, *, pap
         "queued": {"records": len(queued), "share": (len(queued) / n) if n else None,
                    "errors_held": (sum(not r["country_right"] for r in queued) / sum(errors)) if sum(errors) else None},
         "queued_without_reason": sum(1 for r in rows if r["status"] in ("queued", "in_review") and r["reasons"] == 0),
+        "missed_errors": missed_errors(by_queue, MISSED_BELOW),
     }
     if fam_rows:
         out["model_calibration"] = calib_metrics([r["p_models"] for r in fam_rows], [int(r["families_right"]) for r in fam_rows], bins)
     return out
+
+
+def missed_errors(order: list[dict[str, Any]], share: float) -> list[dict[str, Any]]:
+    """The errors below the top ``share`` of the queue order, with what the machine saw in them.
+
+    For finding the signal that would have caught them: rank, P(wrong), priority and the
+    reason codes the record carried (an empty list: nothing fired).
+    """
+    top = math.ceil(share * len(order))
+    return [{"paper_id": r["paper_id"], "source_file": r["source_file"], "rank": i, "p_wrong": round(r["p_wrong"], 4),
+             "priority": r["priority"], "codes": r["codes"]}
+            for i, r in enumerate(order) if i >= top and not r["country_right"]]
 
 
 def _pct(v: float | None) -> str:
@@ -185,6 +205,11 @@ def format_markdown(m: dict[str, Any]) -> str:
     lines.append(f"- queued for review (excluding audit): {m['queued']['records']} records "
                  f"({_pct(m['queued']['share'])}), holding {_pct(m['queued']['errors_held'])} of the errors; "
                  f"queued records without a reason: {m['queued_without_reason']}")
+    missed = m.get("missed_errors") or []
+    if missed:
+        codes = Counter(c for e in missed for c in (e["codes"] or ["(no reason)"]))
+        lines.append(f"- errors below the top {MISSED_BELOW:.0%} of the queue: {len(missed)}; their reasons: "
+                     + ", ".join(f"{c} {k}" for c, k in codes.most_common()))
     lines += ["", "| share of errors in the top … of the queue | " + " | ".join(m["efficiency"]) + " |",
               "| --- | " + " | ".join("---" for _ in m["efficiency"]) + " |",
               "| queue order (priority = P(wrong) × impact) | " + " | ".join(_pct(v) for v in m["efficiency"].values()) + " |",

@@ -91,11 +91,29 @@ def merge(
       PDF (grounded), that the resolver places with a stated or gazetteer country, that
       belongs to an author the primary also has, and that matches none of the primary's
       affiliations: it is added and linked to that author.
+
+    And one rule that takes away what nothing supports:
+
+    * ``country_withheld``: a primary affiliation whose text is not found in the PDF
+      (ungrounded: a model's invention or paraphrase) and that no other backend reads with
+      the same country from a printed affiliation keeps its place and its authors, but its
+      country is not counted (set to none); the country becomes an alternative for review.
     """
     affs = [a.model_copy() for a in primary.affiliations]
     authors = [a.model_copy(update={"affiliation_ids": list(a.affiliation_ids)}) for a in primary.authors]
     changes: list[dict[str, Any]] = []
     for a in affs:
+        if not a.country or grounded(a.raw, a.evidence, doc):
+            continue
+        seconds = [o_meta.backend for o_meta, other in others
+                   if (m := match_affiliation(a, other.affiliations)) is not None and m.country == a.country
+                   and grounded(m.raw, m.evidence, doc)]
+        if not seconds:
+            changes.append({"kind": "country_withheld", "raw": a.raw, "from": a.country, "method": a.country_method.value})
+            a.country, a.country_method = None, Method.UNKNOWN
+    for a in affs:
+        if not grounded(a.raw, a.evidence, doc):
+            continue  # nothing printed to correct against
         res = resolver.resolve(a.raw)
         if res.country_method != Method.STATED or not res.country or res.country == a.country:
             continue

@@ -44,7 +44,7 @@ WEAK_INFERENCE = frozenset({Method.EMAIL_DOMAIN, Method.CITY, Method.UNKNOWN})
 #: Reasons are listed most telling first.
 REASON_ORDER = (
     "no_affiliations", "no_authors", "country_conflict", "affiliation_missing", "backends_disagree",
-    "country_corrected", "affiliation_added", "country_unknown", "ungrounded", "company_no_site",
+    "country_corrected", "affiliation_added", "country_withheld", "country_unknown", "ungrounded", "company_no_site",
     "email_country_conflict", "llm_overruled", "country_conflict_weak", "author_affiliations_disagree", "author_without_affiliation",
     "author_count_mismatch", "country_inferred", "country_llm_only", "institution_unmatched", "reasked", "llm_unsure",
     "model_families_disagree",
@@ -57,9 +57,9 @@ _HOW = {
     Method.CITY: "the city named places it in", Method.EMAIL_DOMAIN: "the e-mail domain points to",
     Method.HQ_DEFAULT: "no site is named and the company's headquarters is in",
 }
-#: The llm backend's note when the resolver's reading of the text outranked the model's country
-#: (extractor/extract/llm/convert.py); the model's country becomes an alternative.
-OVERRULED_RE = re.compile(r"affiliation (-?\d+): the LLM said ([A-Z]{2}), the text says ([A-Z]{2}) \((\w+)\)")
+#: Legacy form of an overrule: the llm backend's warning sentence (extractor/extract/llm/convert.py),
+#: read only for extractions that carry no structured ``country_overrules`` field (see :func:`overrules`).
+_LEGACY_OVERRULED_RE = re.compile(r"affiliation (-?\d+): the LLM said ([A-Z]{2}), the text says ([A-Z]{2}) \((\w+)\)")
 AFF_MATCH = 85.0
 NAME_MATCH = 85.0
 LLM_UNSURE_BELOW = 0.6
@@ -141,6 +141,40 @@ def grounded(value: str, evidence: Any, doc: Document) -> bool:
     return locate(value, doc.front.text).alignment != Alignment.NOT_FOUND
 
 
+@dataclass(frozen=True)
+class Overrule:
+    """The llm backend kept the resolver's country of an affiliation over the model's own reading."""
+
+    affiliation_id: int
+    llm: str  # the model's country
+    kept: str  # the country the record holds (the resolver's reading of the text)
+    method: str  # how the resolver read it (Method value)
+
+
+def overrules(extraction: PaperExtraction) -> list[Overrule]:
+    """The overrules of an extraction, as structured values.
+
+    Read from the extraction's structured ``country_overrules`` field (entries with
+    ``affiliation_id``, ``llm``, ``kept``, ``method``) when the backend writes one; an
+    extraction stored without that field (the llm backend so far states an overrule only
+    as a warning sentence) is read through its warnings, the one place a sentence is parsed.
+    """
+    structured = getattr(extraction, "country_overrules", None)
+    if structured is not None:
+        out = []
+        for x in structured:
+            d = x if isinstance(x, dict) else x.model_dump() if hasattr(x, "model_dump") else vars(x)
+            out.append(Overrule(int(d["affiliation_id"]), str(d["llm"]), str(d["kept"]), str(d.get("method") or "")))
+        return out
+    found = (_LEGACY_OVERRULED_RE.search(w) for w in extraction.warnings)
+    return [Overrule(int(m.group(1)), m.group(2), m.group(3), m.group(4)) for m in found if m]
+
+
+def _set_with(affs: list[Affiliation], replace: dict[int, str | None]) -> set[str]:
+    """The paper's country set with some affiliations' countries replaced (None: not counted)."""
+    return {c for a in affs if (c := replace[a.id] if a.id in replace else a.country)}
+
+
 def analyse(
     doc: Document,
     meta: ExtractionMeta,
@@ -157,6 +191,10 @@ def analyse(
                     f"states {c['to']} and {c['backend']} agrees; {c['to']} used", "corrected", **c)
             rest = {x.country for x in primary.affiliations if x.raw != c["raw"] and x.country}
             sig.alt(rest | ({c["from"]} if c["from"] else set()), "country_corrected")
+        elif c["kind"] == "country_withheld":
+            sig.add("country_withheld", f"{c['raw']!r} is not printed in the PDF and no other backend reads it: its "
+                    f"country {c['from']} (from {meta.backend}) is not counted", "withheld", **c)
+            sig.alt({x.country for x in primary.affiliations if x.country} | {c["from"]}, "country_withheld")
         elif c["kind"] == "affiliation_added":
             sig.add("affiliation_added", f"{c['backend']} found {c['raw']!r} ({c['country']}) for "
                     f"{', '.join(c['authors'][:3])}, which {meta.backend} missed; added", "added", **c)
@@ -182,6 +220,7 @@ def analyse(
 
     conflict = conflict_weak = 0
     ungrounded: list[str] = []
+    withheld = {c["raw"] for c in changes if c["kind"] == "country_withheld"}
     for a in affs:
         domain = (emails.get(a.id) or [None])[0]
         res = resolver.resolve(a.raw, email_domain=domain)
@@ -189,6 +228,8 @@ def analyse(
         if not grounded(a.raw, a.evidence, doc):
             ungrounded.append(a.raw)
             sig.alt(rest, "ungrounded")
+        if a.country is None and a.raw in withheld:
+            continue  # the country_withheld reason says what is missing and why
         if a.country is None:
             hint = f" (the resolver suggests {res.country})" if res.country else ""
             sig.add("country_unknown", f"no country for {a.raw!r}{hint}", "country_unknown", affiliation=a.raw)
@@ -237,18 +278,23 @@ def analyse(
                     sig.alt(rest | {got[0]}, "email_country_conflict")
                     break
     by_id = {a.id: a for a in affs}
-    for warning in primary.warnings:
-        m = OVERRULED_RE.search(warning)
-        a = by_id.get(int(m.group(1))) if m else None
-        if a is None or a.country != m.group(3):
-            continue
-        said, method = m.group(2), m.group(4)
-        # a country the text states rarely loses to the model; a gazetteer, city or
-        # headquarters reading is itself an inference and the model may know better
-        sig.add("llm_overruled", f"the LLM read {said} for {a.raw!r}; the resolver's {a.country} ({method}) was kept",
-                "llm_overruled_stated" if method == Method.STATED.value else "llm_overruled",
-                affiliation=a.raw, llm=said, kept=a.country, method=method)
-        sig.alt(_country_set(affs, skip=a.id) | {said}, "llm_overruled")
+    held = [o for o in overrules(primary) if (a := by_id.get(o.affiliation_id)) is not None and a.country == o.kept]
+    if held:
+        # the set the model's own readings give, all overrules at once (two affiliations the model
+        # places elsewhere change the set together, one at a time they may not)
+        llm_set = _set_with(affs, {o.affiliation_id: o.llm for o in held})
+        moves = llm_set != S
+        for o in held:
+            a = by_id[o.affiliation_id]
+            sig.add("llm_overruled", f"the LLM read {o.llm} for {a.raw!r}; the resolver's {a.country} ({o.method}) was kept"
+                    + ("" if moves else " (the paper's country set is the same either way)"),
+                    affiliation=a.raw, llm=o.llm, kept=a.country, method=o.method, changes_set=moves)
+        if moves:
+            # a country the text states rarely loses to the model; a gazetteer, city or
+            # headquarters reading is itself an inference and the model may know better
+            stated = all(o.method == Method.STATED.value for o in held)
+            sig.features["llm_overruled_stated" if stated else "llm_overruled"] = 1.0
+            sig.alt(llm_set, "llm_overruled")
     if conflict:
         sig.features["conflict"] = min(conflict, 2)
     if conflict_weak:
@@ -294,7 +340,15 @@ def analyse(
             sig.alt(O, f"backend:{o_meta.backend}")
         linked = {i for x in other.authors for i in x.affiliation_ids}
         for o in other.affiliations:
-            if not o.country or o.country in S or o.id not in linked:
+            if o.id not in linked or (o.country and o.country in S):
+                continue
+            if not o.country:
+                # a printed affiliation the primary dropped, of a country nobody could tell
+                if match_affiliation(o, affs) is None and grounded(o.raw, o.evidence, doc):
+                    sig.add("affiliation_missing", f"{o_meta.backend} found {o.raw!r} (country unknown), "
+                            f"which {meta.backend} does not list", "missing_unknown", affiliation=o.raw, country=None,
+                            backend=o_meta.backend)
+                    sig.alt(S, "affiliation_missing", wild=True)
                 continue
             if match_affiliation(o, affs) is None and grounded(o.raw, o.evidence, doc):
                 missing += 1
@@ -303,11 +357,23 @@ def analyse(
                 sig.alt(S | {o.country}, "affiliation_missing")
         pairs = match_authors(primary.authors, other.authors)
         p_countries, o_countries = primary.author_countries(), other.author_countries()
-        differ = [primary.authors[i].name for i, j in pairs.items()
-                  if p_countries[i] and o_countries[j] and p_countries[i] != o_countries[j]]
+        differ = [(i, j) for i, j in pairs.items() if p_countries[i] and o_countries[j] and p_countries[i] != o_countries[j]]
         if differ:
-            sig.add("author_affiliations_disagree", f"{o_meta.backend} places {_short(differ, 4)} in other countries",
-                    "author_disagree", authors=differ, backend=o_meta.backend)
+            # what the paper's set would be with the other backend's reading of these authors:
+            # an author-level difference matters for the record only when that set differs
+            swapped = {i for i, _ in differ}
+            T = {c for i, cs in enumerate(p_countries) if i not in swapped for c in cs}
+            T |= {c for _, j in differ for c in o_countries[j]}
+            T |= {a.country for a in affs if a.country and not any(a.id in x.affiliation_ids for x in primary.authors)}
+            moves = T != S
+            names = [primary.authors[i].name for i, _ in differ]
+            sig.add("author_affiliations_disagree", f"{o_meta.backend} places {_short(names, 4)} in other countries"
+                    + (f" (the paper would be {', '.join(sorted(T)) or 'no country'})" if moves
+                       else " (the paper's country set is the same either way)"),
+                    "author_disagree" if moves else "author_disagree_same_set", authors=names, backend=o_meta.backend,
+                    changes_set=moves)
+            if moves:
+                sig.alt(T, f"authors:{o_meta.backend}")
     if missing:
         sig.features["missing"] = min(missing, 2)
     if disagree and not (conflict or missing):

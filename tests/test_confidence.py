@@ -142,3 +142,15 @@ def test_labels_compare_with_what_the_reviewer_was_shown_last(store: Store) -> N
                       action="approve", actor="ana")
     [(paper, _, label)] = conf.labelled_records(store, conf.COUNTRY)
     assert paper == pid and label == 1
+
+
+def test_fit_converges_from_a_prior_far_from_the_data() -> None:
+    """Damped Newton: a prior that says P(right) ~ 1 while half the labels are wrong still fits."""
+    rng = np.random.default_rng(3)
+    X, y, _ = _synthetic(4000, rng)
+    far = conf.default_model(conf.COUNTRY)
+    far.intercept = 9.0
+    model = conf.fit_logistic(X, y, far, l2=0.5)
+    assert all(np.isfinite(v) for v in model.coef.values())
+    assert model.intercept == pytest.approx(3.0, abs=0.4)
+    assert model.coef["disagree"] == pytest.approx(-2.5, abs=0.4)

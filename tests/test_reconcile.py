@@ -10,6 +10,7 @@ from extractor.schemas import Method, RecordStatus, ReviewReason, paper_id_for
 from extractor.store import Store
 from tests.test_reconcile_fixtures import (
     ACME,
+    FRONT_TEXT,
     LLM,
     MSR,
     OXFORD,
@@ -37,9 +38,16 @@ def two(llm_affs=None, rules_affs=None, llm_authors=None, rules_authors=None, **
 
 CASES = {
     "backends-disagree": (two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP")]), "backends_disagree", "disagree"),
-    "author-affiliations-disagree": (
+    "author-affiliations-disagree-same-set": (
         two(rules_authors=[author("Alice Smith", [1]), author("Bob Jones", [0])]),
+        "author_affiliations_disagree", "author_disagree_same_set"),
+    "author-affiliations-disagree-set-changes": (
+        two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TOKYO, "JP")]),
         "author_affiliations_disagree", "author_disagree"),
+    "country-withheld": (
+        two(llm_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, "Imaginary College, Paris, France", "FR")],
+            llm_authors=[author("Alice Smith", [0, 2]), author("Bob Jones", [1])]),
+        "country_withheld", "withheld"),
     "ungrounded": (
         two(llm_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, "Imaginary College, Paris, France", "FR")],
             llm_authors=[author("Alice Smith", [0, 2]), author("Bob Jones", [1])]),
@@ -85,6 +93,10 @@ CASES = {
         two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, TOKYO, "JP")],
             rules_authors=[author("Alice Smith", [0]), author("Bob Jones", [1]), author("Carol King", [2])]),
         "affiliation_missing", "missing"),
+    "affiliation-missing-unknown-country": (
+        two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, ACME, None, Method.UNKNOWN)],
+            rules_authors=[author("Alice Smith", [0]), author("Bob Jones", [1, 2])]),
+        "affiliation_missing", "missing_unknown"),
     "country-unknown": (two(llm_affs=[aff(0, STANFORD, "US"), aff(1, "Somewhere Lab", None)]), "country_unknown", "country_unknown"),
     "no-affiliations": ([(LLM, extraction(authors=[author("Alice Smith", [])], affs=[]))], "no_affiliations", "no_affiliations"),
     "llm-overruled": (
@@ -210,3 +222,61 @@ def test_documents_without_extractions_are_counted(store: Store) -> None:
     store.add_document(document("lonely.pdf"))
     assert run_reconcile(store).no_extraction == 1
     assert paper_id_for(document("lonely.pdf").sha256) not in {r.paper_id for r in store.iter_records()}
+
+
+def test_ungrounded_country_is_not_counted_and_is_an_alternative() -> None:
+    imaginary = "Imaginary College, Paris, France"
+    exts = two(llm_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, imaginary, "FR", Method.LLM)],
+               llm_authors=[author("Alice Smith", [0, 2]), author("Bob Jones", [1])])
+    built = build(document(), exts)
+    record = built.record
+    assert record.countries() == ["CN", "US"], "a country nothing printed supports is not counted"
+    kept = next(a for a in record.affiliations if a.raw == imaginary)
+    assert kept.country is None and 2 in record.authors[0].affiliation_ids, "the affiliation and its link stay"
+    codes = [r.code for r in record.review_reasons]
+    assert "country_withheld" in codes and "country_unknown" not in codes
+    assert {"set": ["CN", "FR", "US"], "wild": False, "why": "country_withheld"} in built.signals.alternatives
+
+
+def test_ungrounded_affiliation_another_backend_reads_from_the_page_keeps_its_country() -> None:
+    text = FRONT_TEXT + "\nInstitut Pasteur, Paris, France"
+    paraphrase = "Pasteur Institute Paris France (Department of Everything Else Entirely)"
+    exts = [(LLM, extraction([author("Alice Smith", [0, 2]), author("Bob Jones", [1])],
+                             [aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"), aff(2, paraphrase, "FR", institution="Institut Pasteur")])),
+            (RULES, extraction([author("Alice Smith", [0, 2]), author("Bob Jones", [1])],
+                               [aff(0, STANFORD, "US"), aff(1, TSINGHUA, "CN"),
+                                aff(2, "Institut Pasteur, Paris, France", "FR", institution="Institut Pasteur")]))]
+    record = build(document(text=text), exts).record
+    assert record.countries() == ["CN", "FR", "US"]
+    assert "country_withheld" not in [r.code for r in record.review_reasons]
+
+
+def test_author_disagreement_weighs_by_whether_the_paper_set_changes() -> None:
+    same = build(document(), two(rules_authors=[author("Alice Smith", [1]), author("Bob Jones", [0])]))
+    moves = build(document(), two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TOKYO, "JP")]))
+    assert "author_disagree" not in same.signals.features and same.signals.features["author_disagree_same_set"] == 1.0
+    assert moves.signals.features["author_disagree"] == 1.0
+    assert {"set": ["JP", "US"], "wild": False, "why": "authors:rules"} in moves.signals.alternatives
+    assert moves.record.confidence < same.record.confidence
+
+
+def test_llm_overrules_are_read_as_structured_values_and_combined() -> None:
+    from types import SimpleNamespace
+
+    from extractor.signals import Overrule, overrules
+
+    structured = SimpleNamespace(warnings=[], country_overrules=[
+        {"affiliation_id": 0, "llm": "IN", "kept": "US", "method": "hq_default"}])
+    assert overrules(structured) == [Overrule(0, "IN", "US", "hq_default")]
+    # two affiliations the model places in CN: only together do they change the set
+    affs = [aff(0, STANFORD, "US"), aff(1, MSR, "US", Method.HQ_DEFAULT), aff(2, TSINGHUA, "CN")]
+    warn = ["affiliation 0: the LLM said CN, the text says US (stated); kept US",
+            "affiliation 1: the LLM said CN, the text says US (hq_default); kept US"]
+    exts = [(LLM, extraction(AB, affs, warnings=warn)), (RULES, extraction(AB, affs))]
+    built = build(document(), exts)
+    assert {"set": ["CN"], "wild": False, "why": "llm_overruled"} in built.signals.alternatives
+    assert built.signals.features.get("llm_overruled") == 1.0
+    one = build(document(), [(LLM, extraction(AB, affs, warnings=warn[1:])), (RULES, extraction(AB, affs))])
+    reason = next(r for r in one.record.review_reasons if r.code == "llm_overruled")
+    assert "same either way" in reason.message
+    assert "llm_overruled" not in one.signals.features, "an overrule that cannot change the set does not count"
