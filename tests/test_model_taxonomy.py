@@ -142,3 +142,43 @@ def test_find_is_fast_on_a_full_paper(tax):
     elapsed = time.perf_counter() - t0
     assert len(hits) > 1000
     assert elapsed < 0.25, f"{elapsed * 1000:.1f} ms"
+
+
+# ---------------------------------------------------------------- regressions (taxonomy gaps)
+NEW_FAMILIES = [
+    ("InferSent", "InferSent", "US"), ("Skip-Thought", "Skip-Thought", "CA"),
+    ("skip-thought", "Skip-Thought", "CA"), ("OpenLLaMA-7B", "OpenLLaMA", "US"),
+    ("RedPajama-INCITE-7B-Base", "RedPajama-INCITE", "US"), ("BlenderBot", "BlenderBot", "US"),
+    ("BlenderBot 3", "BlenderBot", "US"), ("Guanaco-65B", "Guanaco", "US"), ("WizardLM-13B", "WizardLM", "US"),
+    ("Xwin-LM-70B", "Xwin-LM", "CN"), ("Megatron-LM", "Megatron", "US"), ("Megatron", "Megatron", "US"),
+    ("Megatron-Turing NLG 530B", "Megatron", "US"), ("Nemotron-4 340B", "Nemotron", "US"),
+]
+
+
+@pytest.mark.parametrize("name,family,country", NEW_FAMILIES, ids=[n for n, _, _ in NEW_FAMILIES])
+def test_added_families(tax, name, family, country):
+    hits = tax.find(f"We compare with {name} on the benchmark.")
+    assert [(h.name, h.family, h.developer_country) for h in hits] == [(name, family, country)]
+
+
+def test_cove_needs_its_word_vectors_or_authors(tax):
+    assert families_in(tax, "ELMo and CoVe (McCann et al., 2017) give contextualized word vectors") == ["ELMo", "CoVe"]
+    assert tax.find("CoVe (McCann et al., 2017)")[0].developer_country == "US"
+    assert families_in(tax, "We apply CoVe (Chain-of-Verification) to reduce hallucination") == []
+
+
+def test_megatron_and_nemotron_are_different_families(tax):
+    assert tax.family("Megatron-LM").family == "Megatron" and tax.family("Megatron").developer == "NVIDIA"
+    assert tax.family("Nemotron-4").family == "Nemotron"
+
+
+@pytest.mark.parametrize("name", ["unet", "UNet", "U-Net", "U-net", "Unet", "nnU-Net"])
+def test_unet_spellings_are_u_net(tax, name):
+    assert families_in(tax, f"a {name} backbone") == ["U-Net"]
+
+
+@pytest.mark.parametrize("text", ["a sheltered cove", "a guanaco grazes", "the RedPajama data set",
+                                  "Open Llama talks"],
+                         ids=["cove", "guanaco-animal", "redpajama-data", "open-llama-words"])
+def test_added_families_no_false_positives(tax, text):
+    assert not [f for f in families_in(tax, text) if f in ("CoVe", "Guanaco", "RedPajama-INCITE", "OpenLLaMA")]

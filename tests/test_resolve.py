@@ -309,3 +309,104 @@ def test_speed(r):
         r.resolve(raw)
     rate = len(raws) / (time.perf_counter() - t0)
     assert rate > 2000, f"{rate:.0f} strings/s"
+
+
+# ---------------------------------------------------------------- regressions (resolver fixes)
+@pytest.mark.parametrize("raw,cleaned", [
+    ("iFLYTEK Research", "iFLYTEK Research"), ("iFlytek Co., Ltd.", "iFlytek Co., Ltd"),
+    ("eBay Inc.", "eBay Inc"), ("xAI", "xAI"), ("imec", "imec"), ("iQIYI", "iQIYI"),
+    ("aDept. of Computer Science", "Dept. of Computer Science"), ("2Microsoft Research", "Microsoft Research"),
+    ("bGoogle Research", "Google Research"),
+], ids=["iflytek-caps", "iflytek-title", "ebay", "xai", "imec", "iqiyi", "letter-marker", "number-marker",
+        "letter-marker-company"])
+def test_clean_keeps_names_that_start_in_lower_case(raw, cleaned):
+    from extractor.resolve.text import clean
+
+    assert clean(raw) == cleaned
+
+
+@pytest.mark.parametrize("raw,institution,country", [
+    ("iFLYTEK Research", "iFLYTEK", "CN"), ("iFlytek", "iFLYTEK", "CN"), ("eBay Inc.", "eBay", "US"),
+    ("imec", "imec", "BE"), ("xAI", "xAI", "US"),
+], ids=["iflytek-research", "iflytek", "ebay", "imec", "xai"])
+def test_lower_case_initial_names_resolve(r, raw, institution, country):
+    res = r.resolve(raw)
+    assert (res.institution, res.country) == (institution, country), res.notes
+
+
+STATE_CUES = [
+    ("msr-ne-paren-ma", "Microsoft Research New England, Cambridge (MA)", "US"),
+    ("msr-ne-cambridge", "Microsoft Research New England, Cambridge", "US"),
+    ("msr-cambridge-comma-ma", "Microsoft Research, Cambridge, MA", "US"),
+    ("msr-cambridge-massachusetts", "Microsoft Research, Cambridge, Massachusetts", "US"),
+    ("msr-cambridge-space-ma", "Microsoft Research Cambridge MA", "US"),
+    ("msr-cambridge-still-gb", "Microsoft Research Cambridge", "GB"),
+    ("google-london-ontario", "Google Research, London, ON", "CA"),
+    ("google-london-still-gb", "Google Research, London", "GB"),
+    ("unknown-cambridge-space-ma", "Acme Robotics Lab, Cambridge MA", "US"),
+    ("unknown-cambridge-mass", "Acme Robotics Lab, Cambridge, Mass.", "US"),
+    ("unknown-cambridge-paren-ma", "Acme Robotics Lab, Cambridge (MA)", "US"),
+    ("unknown-london-space-on", "Acme Robotics Lab, London ON", "CA"),
+    ("unknown-london-ont", "Acme Robotics Lab, London, Ont.", "CA"),
+    ("unknown-perth-wa", "Acme Robotics Lab, Perth WA", "AU"),
+]
+
+
+@pytest.mark.parametrize("raw,country", [c[1:] for c in STATE_CUES], ids=[c[0] for c in STATE_CUES])
+def test_state_and_province_cues_settle_ambiguous_cities(r, raw, country):
+    assert r.resolve(raw).country == country, r.resolve(raw).notes
+
+
+def test_sub_unit_named_with_its_parent_resolves_to_the_parent(r):
+    res = r.resolve("Courant Institute of Mathematical Sciences, New York University")
+    assert (res.institution, res.country) == ("New York University", "US")
+    assert res.department == "Courant Institute of Mathematical Sciences"
+    res = r.resolve("Department of Computer Science, Courant Institute, New York University, New York, NY, USA")
+    assert res.institution == "New York University"
+    assert res.department == "Department of Computer Science, Courant Institute"
+    res = r.resolve("Center for Advanced Intelligence Project, RIKEN, Tokyo, Japan")
+    assert (res.institution, res.country) == ("RIKEN", "JP")
+    # alone, the sub-unit is itself
+    assert r.resolve("Courant Institute").institution == "Courant Institute of Mathematical Sciences"
+
+
+@pytest.mark.parametrize("raw,institution,country", [
+    ("Institute of Computing Technology, CAS, Chinese Academy of Sciences",
+     "Institute of Computing Technology, Chinese Academy of Sciences", "CN"),
+    ("Max Planck Institute for Intelligent Systems, Max Planck Society",
+     "Max Planck Institute for Intelligent Systems", "DE"),
+    ("NYU Shanghai, New York University", "NYU Shanghai", "CN"),
+    ("DeepMind, Google", "Google DeepMind", "GB"),
+], ids=["umbrella-cas", "umbrella-mpg", "abroad-nyu-shanghai", "abroad-deepmind"])
+def test_sub_unit_keeps_its_identity_under_an_umbrella_or_abroad(r, raw, institution, country):
+    res = r.resolve(raw)
+    assert (res.institution, res.country) == (institution, country), res.notes
+
+
+AI_LABS = [
+    ("TeleAI", "China Telecom", "CN", Sector.INDUSTRY),
+    ("Institute of Artificial Intelligence (TeleAI), China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
+    ("Institute of Artificial Intelligence of China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
+    ("China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
+    ("Shanghai AI Lab", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),
+    ("Shanghai Artificial Intelligence Laboratory", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),
+    ("Shanghai AILab", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),
+    ("PJLab", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),
+    ("Shanghai Innovation Institute", "Shanghai Innovation Institute", "CN", Sector.ACADEMIA),
+    ("SII", "Shanghai Innovation Institute", "CN", Sector.ACADEMIA),
+    ("GAIR", "Shanghai Jiao Tong University", "CN", Sector.ACADEMIA),
+    ("Generative AI Research Lab (GAIR), Shanghai Jiao Tong University", "Shanghai Jiao Tong University", "CN",
+     Sector.ACADEMIA),
+    ("BIGAI", "Beijing Institute for General Artificial Intelligence", "CN", Sector.NONPROFIT),
+    ("HKGAI", "Hong Kong Generative AI Research and Development Center", "HK", Sector.ACADEMIA),
+    ("Inception Institute of Artificial Intelligence, Abu Dhabi", "Inception Institute of Artificial Intelligence",
+     "AE", Sector.INDUSTRY),
+    ("AIRI, Moscow", "Artificial Intelligence Research Institute", "RU", Sector.NONPROFIT),
+    ("Center for AI Safety", "Center for AI Safety", "US", Sector.NONPROFIT),
+]
+
+
+@pytest.mark.parametrize("raw,institution,country,sector", AI_LABS, ids=[c[0] for c in AI_LABS])
+def test_prominent_ai_labs(r, raw, institution, country, sector):
+    res = r.resolve(raw)
+    assert (res.institution, res.country, res.sector) == (institution, country, sector), res.notes

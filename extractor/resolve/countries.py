@@ -114,11 +114,22 @@ for _ab in ("CA", "DE", "IL", "IN", "CO", "AR", "ID", "SC", "MT", "PA", "GA", "M
     REGION_ABBREVIATIONS[_ab] = ("US", _ab) if _ab in ("CA", "DE", "IL", "IN", "CO", "AR") else ("US",)
 REGION_ABBREVIATIONS["WA"] = ("US", "AU")
 REGION_ABBREVIATIONS["NL"] = ("CA", "NL")
+#: Older (AP-style) abbreviations of the states and provinces most often behind a city
+#: name shared across countries (Cambridge, Mass.; London, Ont.); location position only.
+REGION_ABBREVIATIONS.update({"Mass": ("US",), "Calif": ("US",), "Conn": ("US",), "Penn": ("US",),
+                             "Wash": ("US",), "Ont": ("CA",), "Que": ("CA",)})
 _ABBREV_RE = re.compile(
     r"(?:(?<=,)|(?<=\()|(?<=;))\s*(" + "|".join(sorted(REGION_ABBREVIATIONS, key=len, reverse=True))
-    + r")\b(?=\s*(?:\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)?\s*(?:[,;)]|$))"
+    + r")\b\.?(?=\s*(?:\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)?\s*(?:[,;)]|$))"
     + r"|(?<=\s)(" + "|".join(ab for ab, c in REGION_ABBREVIATIONS.items() if c[0] == "US")
     + r")(?=\s+\d{5}\b)"
+)
+
+#: "Cambridge MA", "London ON 2X3": a region code written after a city without a comma
+#: (accepted only right after a city that exists in that code's country).
+_ABBREV_AFTER_CITY_RE = re.compile(
+    r"(?<=\s)(" + "|".join(sorted(REGION_ABBREVIATIONS, key=len, reverse=True))
+    + r")\b(?=\s*(?:\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)?\s*(?:[,;)]|$))"
 )
 
 
@@ -249,7 +260,21 @@ class PlaceIndex:
                     continue
                 place = Place(ab, "region", REGION_ABBREVIATIONS[ab])
                 hits.append(PlaceHit(place, start, start + len(ab), True))
+                taken.append((start, start + len(ab)))
             hits.sort(key=lambda h: h.start)
+        cities = [h for h in hits if h.place.kind == "city"]
+        if cities:
+            added = False
+            for m in _ABBREV_AFTER_CITY_RE.finditer(text):
+                ab, start = m.group(1), m.start(1)
+                codes = REGION_ABBREVIATIONS[ab]
+                if any(h.start <= start < h.end for h in hits):
+                    continue
+                if any(text[c.end : start].strip() == "" and set(codes) & set(c.place.codes) for c in cities):
+                    hits.append(PlaceHit(Place(ab, "region", codes), start, start + len(ab), True))
+                    added = True
+            if added:
+                hits.sort(key=lambda h: h.start)
         return hits
 
     def find_countries(self, text: str) -> list[tuple[str, int, int]]:

@@ -28,7 +28,7 @@ GAZETTEER_DIR = DATA_DIR / "gazetteer"
 MODELS_DIR = DATA_DIR / "models"
 
 _ORG_KEYS = {"name", "country", "sector", "aliases", "domains", "city", "sites", "multi",
-             "parent", "default_for", "note", "hq_city", "cs"}
+             "parent", "default_for", "note", "hq_city", "cs", "umbrella"}
 
 
 @dataclass(slots=True, eq=False)  # identity equality: entries are hashable, one object each
@@ -53,6 +53,9 @@ class OrgEntry:
     parent: str | None = None
     default_for: list[str] = field(default_factory=list)
     case_sensitive: list[str] = field(default_factory=list)  # aliases needing exact case
+    #: an umbrella of autonomous institutes (CAS, Max Planck Society): a member institute
+    #: named with it stays the institution instead of resolving to this parent
+    umbrella: bool = False
     source: str = "organisations"
 
     @property
@@ -93,6 +96,7 @@ def load_organisations(path: Path | None = None) -> list[OrgEntry]:
                     multi_country=bool(row.get("multi", False)), parent=row.get("parent"),
                     default_for=list(row.get("default_for", [])),
                     case_sensitive=list(row.get("cs", [])),
+                    umbrella=bool(row.get("umbrella", False)),
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path.name} line {n}: {exc}") from exc

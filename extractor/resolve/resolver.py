@@ -12,9 +12,17 @@ affiliation.  The country rules (DESIGN.md, "Counting policy") live here:
    *Asia*, Tencent AI Lab, *Bellevue*), then in the context; with no site, a
    multi-country company gets its headquarters country as ``HQ_DEFAULT``.
 4. A city or region (``CITY``) comes next; ambiguous cities are settled by the other
-   places and by the gazetteer ("Cambridge, MA" -> US, "MIT, Cambridge" -> US).
+   places and by the gazetteer ("Cambridge, MA" -> US, "MIT, Cambridge" -> US).  A state
+   or province cue (", MA", "(MA)", " MA" right after the city, "Massachusetts", "Mass.")
+   also decides which city a company site is ("Microsoft Research New England,
+   Cambridge (MA)" -> US, not the Cambridge UK lab).
 5. Then the gazetteer country, then the e-mail domain, then the context, then weak
    web-mail hints.
+
+Institution: when several organisations are named, the last (largest) one, except that a
+known sub-unit named together with its parent resolves to the parent, the sub-unit going
+to ``department`` ("Courant Institute ..., New York University" -> NYU); member institutes
+of an umbrella body (CASIA of CAS) and sub-units abroad (NYU Shanghai) stay themselves.
 """
 
 from __future__ import annotations
@@ -70,7 +78,7 @@ class Resolver:
         self.institutions = InstitutionIndex(orgs, unis)
         self.places = PlaceIndex(GAZETTEER_DIR / "cities.csv")
         self.emails = EmailIndex(self.institutions.domains)
-        self._site_patterns: dict[int, list[tuple[re.Pattern[str], str, str]]] = {}
+        self._site_patterns: dict[int, list[tuple[re.Pattern[str], str, Method, tuple[str, ...]]]] = {}
 
     # ------------------------------------------------------------------ public helpers
     def country_of_email(self, domain: str) -> tuple[str, Method] | None:
@@ -101,7 +109,8 @@ class Resolver:
         matches = self.institutions.find(text, toks) if text else []
         ctx_places = self._context_places(context)
 
-        entry, match, inst_method, score = self._choose_institution(text, matches, places, email, ctx_places, notes)
+        entry, match, inst_method, score, sub_unit = self._choose_institution(
+            text, matches, places, email, ctx_places, notes)
         if entry is not None and match is not None and entry.source == "universities":
             better = self._longer_fuzzy(text, match, entry)
             if better is not None:
@@ -141,6 +150,8 @@ class Resolver:
         if entry is None and org_seg is not None:
             notes.append("institution not in the gazetteer; name kept as written")
         dept = department(text, match, org_seg, places)
+        if sub_unit is not None and entry is not None and match is not None:
+            dept = _with_sub_unit(dept, text[sub_unit.start : sub_unit.end])
         sector = entry.sector if entry else (infer_sector(org_seg[0]) if org_seg else None)
         city = decision.city or (entry.city if entry and not entry.multi_country and decision.country == entry.country else None)
         return Resolution(
@@ -153,20 +164,29 @@ class Resolver:
     # ------------------------------------------------------------------ institution
     def _choose_institution(self, text: str, matches: list[InstitutionMatch], places: list[PlaceHit],
                             email: EmailEvidence | None, ctx_places: list[PlaceHit], notes: list[str]
-                            ) -> tuple[OrgEntry | None, InstitutionMatch | None, Method, float | None]:
+                            ) -> tuple[OrgEntry | None, InstitutionMatch | None, Method, float | None,
+                                       InstitutionMatch | None]:
+        """(entry, its match, method, score, the sub-unit named with it if the entry is its parent)."""
         matches = [m for m in matches if not partial_name(text, m)]
         if not matches:
-            return None, None, Method.UNKNOWN, None
+            return None, None, Method.UNKNOWN, None, None
         chosen = matches[-1]  # affiliation strings run from the smallest unit to the largest
         i = len(matches) - 1
         while i > 0 and CONJ_RE.match(PAREN_RE.sub("", text[matches[i - 1].end : matches[i].start])):
             i -= 1  # "Bar-Ilan University and Google": the first of a list of equals
         chosen = matches[i]
         names = {e.name for m in matches for e in m.entries}
-        for m in matches:  # ... but a named sub-unit (CASIA) beats its parent (CAS)
-            if any(e.parent and e.parent in names and e.parent != e.name for e in m.entries):
-                chosen = m
-                break
+        unit = _sub_unit_with_parent(matches, names)
+        sub_unit = None
+        if unit is not None:
+            sub, parent_match, keep_sub = unit
+            if keep_sub:  # a member institute of an umbrella body (CASIA of CAS), or abroad
+                chosen = sub
+            else:  # a school or centre of its parent: "Courant Institute ..., New York University"
+                chosen = parent_match
+                sub_unit = sub
+                notes.append(f"sub-unit {text[sub.start:sub.end]!r} named with its parent {sub.entries[0].parent}: "
+                             "institution is the parent")
         if len(matches) > 1 and len({e.id for m in matches for e in m.entries}) > 1:
             notes.append("several organisations named: " + "; ".join(sorted(names)))
         entries = chosen.entries
@@ -175,7 +195,7 @@ class Resolver:
         if len(entries) > 1:  # an ambiguous spelling: exact only if it is the chosen one's name
             exact = key(entry.name) == key(text[chosen.start : chosen.end])
             method = Method.GAZETTEER_EXACT if exact else Method.GAZETTEER_ALIAS
-        return entry, chosen, method, chosen.score
+        return entry, chosen, method, chosen.score, sub_unit
 
     def _disambiguate(self, match: InstitutionMatch, places: list[PlaceHit], email: EmailEvidence | None,
                       ctx_places: list[PlaceHit], notes: list[str]) -> OrgEntry:
@@ -219,7 +239,7 @@ class Resolver:
         stated = self._stated(loc, notes)
         has_sites = entry is not None and bool(entry.sites)
         if has_sites:
-            site = self._find_site(entry, text)
+            site = self._find_site(entry, text, loc)
             if stated is not None:
                 if site and site[0] != stated[0]:
                     notes.append(f"stated country {stated[0]} differs from the {site[1]!r} site ({site[0]})")
@@ -306,30 +326,78 @@ class Resolver:
     def _city(loc: list[PlaceHit]) -> str | None:
         return next((p.place.name for p in reversed(loc) if p.place.kind == "city"), None)
 
-    def _find_site(self, entry: OrgEntry, text: str) -> tuple[str, str, Method] | None:
-        """(country, site name, method) of the last company site named in ``text``."""
+    def _find_site(self, entry: OrgEntry, text: str, loc: list[PlaceHit] | None = None
+                   ) -> tuple[str, str, Method] | None:
+        """(country, site name, method) of the last company site named in ``text``.
+
+        A site that is an ambiguous city (Cambridge: GB, US, CA) does not decide against
+        the other cues: a state or province named with it ("Cambridge (MA)", "Cambridge,
+        Massachusetts"), or another named site in one of the city's countries ("Microsoft
+        Research New England, Cambridge"), picks which Cambridge it is.
+        """
         pats = self._site_patterns.get(entry.id)
         if pats is None:
             pats = []
             for name, code in entry.sites.items():
                 pat = re.compile(r"(?<![\w])" + re.escape(strip_accents(name)) + r"(?![\w])")
-                kind = {p.place.kind for p in self.places.find(name)}
+                found = self.places.find(name)
+                kind = {p.place.kind for p in found}
                 method = Method.STATED if "country" in kind else (Method.CITY if kind & {"city", "region"} else Method.GAZETTEER_ALIAS)
-                pats.append((pat, code, method))
+                cands = tuple(dict.fromkeys(c for p in found if p.place.kind == "city" for c in p.place.codes))
+                pats.append((pat, code, method, cands))
             self._site_patterns[entry.id] = pats
         folded = strip_accents(text)
-        best: tuple[int, str, str, Method] | None = None
-        for (pat, code, method), name in zip(pats, entry.sites):
+        hits: list[tuple[int, str, str, Method, tuple[str, ...]]] = []
+        for (pat, code, method, cands), name in zip(pats, entry.sites):
             for m in pat.finditer(folded):
-                if best is None or m.start() > best[0]:
-                    best = (m.start(), code, name, method)
-        return (best[1], best[2], best[3]) if best else None
+                hits.append((m.start(), code, name, method, cands))
+        if not hits:
+            return None
+        hits.sort(key=lambda h: h[0])
+        _, code, name, method, cands = hits[-1]
+        if len(cands) > 1:
+            regions = [c for p in loc or () if p.place.kind == "region" for c in p.place.codes]
+            others = [h[1] for h in hits[:-1] if h[2] != name]
+            for cue in (regions, others):
+                agree = [c for c in cue if c in cands]
+                if agree and code not in agree:
+                    return agree[-1], name, method
+        return code, name, method
 
     def _context_places(self, context: str | None) -> list[PlaceHit]:
         if not context:
             return []
         ctx = clean(context)
         return [p for p in self.places.find(ctx) if p.place.kind != "demonym" and (p.place.kind == "country" or p.location)]
+
+
+def _sub_unit_with_parent(matches: list[InstitutionMatch], names: set[str]
+                          ) -> tuple[InstitutionMatch, InstitutionMatch, bool] | None:
+    """(sub-unit match, parent match, keep the sub-unit?) when a string names a gazetteer
+    entry together with its parent.  The parent is the institution ("Courant Institute,
+    New York University" -> NYU; "BNRist, Tsinghua University" -> Tsinghua) unless the
+    parent is an umbrella of autonomous institutes (CAS, Max Planck Society, A*STAR: the
+    institute is the institution) or the sub-unit is in another country (NYU Shanghai)."""
+    for m in matches:
+        for e in m.entries:
+            if not e.parent or e.parent not in names or e.parent == e.name:
+                continue
+            for pm in matches:
+                parent = next((p for p in pm.entries if p.name == e.parent), None)
+                if parent is not None and pm is not m:
+                    keep = parent.umbrella or (e.country is not None and e.country != parent.country)
+                    return m, pm, keep
+    return None
+
+
+def _with_sub_unit(dept: str | None, unit: str) -> str:
+    """The department with the named sub-unit added (once, at the end)."""
+    unit = unit.strip(" ,;")
+    if unit.count("(") > unit.count(")"):  # "... Technology (BNRist" when the alias stops inside
+        unit = unit[: unit.rindex("(")].rstrip(" ,;")
+    if not dept:
+        return unit
+    return dept if unit in dept else f"{dept}, {unit}"
 
 
 def _prefer_sar(codes: list[str]) -> list[str]:

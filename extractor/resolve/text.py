@@ -21,6 +21,8 @@ T = TypeVar("T")
 _MARKS = "*†‡§¶‖#♢♦♣♠♥❤⋆∗★☆✝✦✧•◇◆○●□■△▲▽▼✉⊥⊤⊣⊢⋄∘¹²³⁴⁵⁶⁷⁸⁹⁰"
 _MARK_RE = re.compile(f"[{re.escape(_MARKS)}]")
 _LEAD_NUM_RE = re.compile(r"^\s*(?:\d{1,2}|[a-z])(?=[A-Z])")  # "2Microsoft", "aDept."
+#: The first word of a text, when it starts with a lower-case letter before a capital.
+_LEAD_LETTER_WORD_RE = re.compile(r"^\s*([a-z][A-Z][\w.&-]*)")
 _SPACING_ACCENT_RE = re.compile(r"\s?[´`¨ˆ˜˚¸]\s?")  # "Montr ´eal" from PDF extraction
 _WS_RE = re.compile(r"\s+")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -71,15 +73,55 @@ def strip_accents(text: str) -> str:
 def clean(raw: str) -> str:
     """Tidy a raw affiliation string as PDFs give it; offsets refer to this result.
 
-    NFKC folds ligatures ("Artiﬁcial"), footnote marks and a leading footnote number are
-    dropped, PDF spacing accents are rejoined and whitespace collapses to single spaces.
+    NFKC folds ligatures ("Artiﬁcial"), footnote marks and a leading footnote number or
+    letter are dropped (not the "i" of "iFLYTEK" or the "e" of "eBay"), PDF spacing accents are rejoined and whitespace collapses to single spaces.
     """
     text = _SPACING_ACCENT_RE.sub("", raw) if ("´" in raw or "`" in raw or "¨" in raw) else raw
     text = unicodedata.normalize("NFKC", text)
     text = _MARK_RE.sub(" ", text)
-    text = _LEAD_NUM_RE.sub("", text)
+    if not _keeps_lead_letter(text):
+        text = _LEAD_NUM_RE.sub("", text)
     text = _WS_RE.sub(" ", text).strip(" ,;:-–—.")
     return text
+
+
+def _keeps_lead_letter(text: str) -> bool:
+    """Is a leading "aB..." a name that starts in lower case (iFLYTEK, eBay, xAI) rather
+    than a footnote letter before a name ("aDepartment", "bGoogle")?
+
+    A footnote letter and such a name have the same shape ("eBay" / "aBeijing", "iFLYTEK"
+    / "aMIT"), so the word decides: it is kept whole when it is a known name that starts
+    in lower case (see :func:`lower_prefixed_names`).
+    """
+    m = _LEAD_LETTER_WORD_RE.match(text)
+    if m is None:
+        return False
+    word = m.group(1).rstrip(".-")
+    return word.casefold() in lower_prefixed_names()
+
+
+_lower_prefixed: frozenset[str] | None = None
+
+
+def lower_prefixed_names() -> frozenset[str]:
+    """Casefolded first words of gazetteer names and aliases that start with a lower-case
+    letter before a capital ("iFLYTEK", "eBay", "xAI"): never a footnote letter + name.
+    Read once from organisations.jsonl (names and aliases, not the derived tables)."""
+    global _lower_prefixed
+    if _lower_prefixed is None:
+        words: set[str] = set()
+        try:
+            from extractor.resolve.entries import load_organisations
+
+            for e in load_organisations():
+                for spelling in (e.name, *e.aliases):
+                    m = _LEAD_LETTER_WORD_RE.match(spelling)
+                    if m:
+                        words.add(m.group(1).rstrip(".-").casefold())
+        except (OSError, ValueError):
+            pass
+        _lower_prefixed = frozenset(words)
+    return _lower_prefixed
 
 
 @dataclass(frozen=True, slots=True)
