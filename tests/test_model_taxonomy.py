@@ -4,7 +4,6 @@ Self-contained: uses only data/models/families.json and inline strings."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -132,16 +131,14 @@ def test_suffix_boundaries(tax, text, name):
     assert tax.find(text)[0].name == name
 
 
-def test_find_is_fast_on_a_full_paper(tax):
+def test_find_handles_a_full_paper(tax):
+    """60,000 characters (the text kept per paper) in one pass; speed is in benchmarks/bench_rules."""
     paragraph = ("We fine-tune LLaMA-2-7B and compare with BERT, T5 and GPT-4 on the same data; "
                  "results for ResNet-50 and ViT-B/16 follow the protocol of prior work. ")
     text = (paragraph * (60_000 // len(paragraph) + 1))[:60_000]
-    tax.find(text)
-    t0 = time.perf_counter()
     hits = tax.find(text)
-    elapsed = time.perf_counter() - t0
     assert len(hits) > 1000
-    assert elapsed < 0.25, f"{elapsed * 1000:.1f} ms"
+    assert {h.family for h in hits} == {"Llama", "BERT", "T5", "GPT", "ResNet", "ViT"}
 
 
 # ---------------------------------------------------------------- regressions (taxonomy gaps)

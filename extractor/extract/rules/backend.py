@@ -25,7 +25,7 @@ from .mentions import find_mentions
 from .names import NameSlot, attach_marker_lines, name_cells, same_person
 from .units import Unit, clean_unit, looks_like_affiliation, cut_note, footnote_units, marked_units, sequence_units, split_institutions
 
-RULES_VERSION = "5"
+RULES_VERSION = "6"  # 6: resolver sub-units, state cues, gazetteer and taxonomy additions
 
 
 class RulesBackend:
