@@ -183,15 +183,19 @@ def main(argv: list[str] | None = None) -> int:
         f"source labels on {printed_vs_src} papers.",
         f"- The machine's country set differs from the printed one on {set_wrong} of {len(rows)} papers "
         f"({set_wrong / len(rows):.1%}), but on the US–CN question on only {len(fp) + len(fn)}: "
-        f"{len(fp)} false positive(s) and {len(fn)} false negative(s), which cancel in the count.",
+        f"{len(fp)} false positive(s) and {len(fn)} false negative(s)"
+        + (", which cancel in the count." if len(fp) == len(fn) else
+           f", so the machine count is off by {len(fp) - len(fn):+d} paper(s)."),
         *[f"  - false positive: {explain(r)}" for r in fp],
         *[f"  - false negative: {explain(r)}" for r in fn],
         "",
-        "## Why the figures agree, and why that is not enough",
+        "## Why the figures differ (or agree), and why that is not enough",
         "",
         "The PDFs are rendered from the labelled metadata, so the source share is also the true share of "
-        "what the PDFs print. The machine's total matches it only because its errors on this question "
-        "cancel: a false positive is a country the machine read that the labels do not give (a resolver "
+        "what the PDFs print. "
+        + ("The machine's total matches it only because its errors on this question cancel: "
+           if len(fp) == len(fn) else "The machine's total differs from it by its errors on this question: ")
+        + "a false positive is a country the machine read that the labels do not give (a resolver "
         "decision on the affiliation as printed, e.g. a campus abroad of a home-country university), a "
         "false negative an affiliation it did not find or link (most often in the footnote layout). "
         f"Of these {len(fp) + len(fn)} record(s), {sum(r.status == RecordStatus.MACHINE for r in fp + fn)} kept a "
