@@ -11,11 +11,11 @@ hits them alike, all using the same number of processes:
 - **ingest**: ``extractor.ingest.ingest_paths`` into a fresh SQLite file (hashing,
   supervised parser processes, results sent back, one row written per file).
 
-The target is ingest ≥ 0.5 × limit with all cores. A per-document breakdown of the
-parent's share (unpickling a Document, encoding page 1 as JSON, the INSERT) explains what
-is left between *parse* and *ingest*.
+The target is ingest ≥ 0.5 × limit with all cores. A per-document breakdown (the row a
+parser process encodes and pickles, the parent's unpickle and batched INSERT) explains
+what is left between *parse* and *ingest*.
 
-    python -m benchmarks.bench_ingest [--workers N]
+    python -m benchmarks.bench_ingest [--workers N] [--no-dask]    # BENCH_SCALE=small: 300 files
 """
 
 from __future__ import annotations
@@ -96,39 +96,44 @@ def ingest_rate(folder: Path, n: int, workers: int) -> float:
 
 
 def parent_costs(files: list[Path], k: int = 200) -> dict[str, float]:
-    """Milliseconds per document of the work the parent process does for each result."""
-    from extractor.ingest import read_document
+    """Milliseconds per document of the work left to the parent process for each result.
+
+    A parser process sends the file's ``documents`` row already encoded
+    (``read_document_row``); the parent unpickles it and inserts rows in batches
+    (``Store.add_document_rows``, one transaction per batch).
+    """
+    from extractor.ingest import IngestLimits, hash_file, read_document, read_document_row
     from extractor.store import Store, encode_front
 
+    limits = IngestLimits()
     docs = [read_document(p) for p in files[:k]]
-    blobs = [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in docs]
+    rows = [read_document_row(str(p), limits, None) for p in files[:k]]
+    blobs = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in rows]
     out: dict[str, float] = {}
     t0 = time.perf_counter()
     for b in blobs:
         pickle.loads(b)
-    out["unpickle Document"] = (time.perf_counter() - t0) / k * 1e3
+    out["unpickle row (parent)"] = (time.perf_counter() - t0) / k * 1e3
     t0 = time.perf_counter()
-    for d in docs:
-        pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL)
-    out["pickle Document (worker side)"] = (time.perf_counter() - t0) / k * 1e3
+    for r in rows:
+        pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)
+    out["pickle row (worker side)"] = (time.perf_counter() - t0) / k * 1e3
     t0 = time.perf_counter()
     for d in docs:
         encode_front(d.front)  # type: ignore[arg-type]
-    out["encode_front (JSON)"] = (time.perf_counter() - t0) / k * 1e3
+    out["encode_front (JSON, worker side)"] = (time.perf_counter() - t0) / k * 1e3
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         store = Store.open(Path(tmp) / "p.db")
         t0 = time.perf_counter()
-        for d in docs:
-            store.add_document(d)
-        out["add_document (encode + INSERT + COMMIT)"] = (time.perf_counter() - t0) / k * 1e3
+        for i in range(0, len(rows), 32):
+            store.add_document_rows(rows[i:i + 32])
+        out["add_document_rows (INSERT, one COMMIT per 32 rows)"] = (time.perf_counter() - t0) / k * 1e3
         store.close()
-    from extractor.ingest import hash_file
-
     t0 = time.perf_counter()
     for p in files[:k]:
         hash_file(p)
     out["hash_file (before parsing)"] = (time.perf_counter() - t0) / k * 1e3
-    out["pickled size (KiB)"] = median([len(b) for b in blobs]) / 1024
+    out["pickled row size (KiB)"] = median([len(b) for b in blobs]) / 1024
     return out
 
 
@@ -171,7 +176,7 @@ def dask_run(folder: Path, n: int, workers: int, rounds: int) -> dict[str, float
     return {"rate": median(rates), "client_cpu_ms": median(client_ms), "rounds": rounds}
 
 
-def run(workers: int | None = None) -> dict:
+def run(workers: int | None = None, dask: bool = True) -> dict:
     sc = scale()
     w = workers or cores()
     folder = subset(sc.ingest_files)
@@ -197,7 +202,7 @@ def run(workers: int | None = None) -> dict:
             row["ratio"] = row["ingest"] / row["limit"]
             single.append(row)
     costs = parent_costs(files)
-    dask_res = dask_run(folder, n, w, sc.ingest_rounds)
+    dask_res = dask_run(folder, n, w, sc.ingest_rounds) if dask else None
     med = {k: median([r[k] for r in rounds]) for k in rounds[0]}
     return {"workers": w, "files": len(files), "rounds": rounds, "median": med,
             "single": single, "single_median": {k: median([r[k] for r in single]) for k in single[0]} if single else {},
@@ -246,8 +251,9 @@ def render(res: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Ingest PDFs/s vs bare pymupdf on the same files.")
     parser.add_argument("--workers", type=int, default=None, help="processes for every column (default: all cores)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the --engine dask measurement")
     args = parser.parse_args(argv)
-    res = run(args.workers)
+    res = run(args.workers, dask=not args.no_dask)
     write_section("ingest", render(res), res)
     print(render(res))
     return 0

@@ -5,8 +5,11 @@ Each file is read once: hash, open with pymupdf, keep page 1 with layout (see
 (not a PDF, corrupt, encrypted, no text layer, zero pages, too big, unreadable, too slow)
 gets a row with a clear ``error`` and the batch goes on; nothing a file contains can stop
 the batch. Parsing runs in supervised worker processes (all cores unless capped, see
-:mod:`extractor.workerpool`), the database writes stay in the parent process, and a file
-already known by its hash is never parsed again.
+:mod:`extractor.workerpool`) that send back each file's ``documents`` row already encoded;
+the database writes stay in the parent process, which inserts the rows in batches (one
+transaction per :data:`COMMIT_ROWS` rows or :data:`COMMIT_SECONDS`, whichever comes first,
+so a killed batch loses at most the rows of one uncommitted batch, which a re-run parses
+again). A file already known by its hash is never parsed again.
 
 Per-file limits (:class:`IngestLimits`) really hold: size and page count are checked
 before parsing, and the parse-time limit is enforced by the parent, which kills a worker
@@ -22,16 +25,18 @@ import hashlib
 import os
 import re
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 
 from .errors import IngestError
 from .layout import canonical_venue, detect_venue_year, front_matter_from_page_dict
 from .schemas import Document
-from .store import Store, utcnow
+from .store import Store, document_row, utcnow
 from .workerpool import PoolStartupError, SupervisedPool
 
 pymupdf.TOOLS.mupdf_display_errors(False)
@@ -39,6 +44,11 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 
 PDF_MAGIC = b"%PDF-"
 MIN_TEXT_CHARS = 25  # page-1 text shorter than this means a scan without a text layer
+#: The parent inserts parsed rows in batches, one transaction each: at most this many rows,
+#: and a row waits at most COMMIT_SECONDS (so an interrupted batch loses little, and
+#: progress shows in the database as it goes).
+COMMIT_ROWS = 256
+COMMIT_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -260,8 +270,17 @@ def _worker_init() -> None:
 
 
 def read_document_isolated(path: str, limits: IngestLimits, sha256: str | None) -> Document:
-    """What a parser process runs: :func:`read_document` with the limit left to the parent."""
+    """:func:`read_document` with the limit left to the parent (a parser process's view)."""
     return read_document(path, limits, sha256, soft_timeout=False)
+
+
+def read_document_row(path: str, limits: IngestLimits, sha256: str | None) -> dict[str, Any]:
+    """What a parser process runs: the file's ``documents`` row, ready to insert.
+
+    Encoding page 1 here, in parallel, leaves the one writing process only an unpickle of
+    a few strings and the INSERT per file (:meth:`Store.add_document_rows`).
+    """
+    return document_row(read_document(path, limits, sha256, soft_timeout=False))
 
 
 def default_workers() -> int:
@@ -292,7 +311,7 @@ def ingest_paths(
     on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[Document | None], None] | None = None,
     isolate: bool = True,
-    reader: Callable[[str, IngestLimits, str | None], Document] = read_document_isolated,
+    reader: Callable[[str, IngestLimits, str | None], dict[str, Any] | Document] = read_document_row,
 ) -> IngestSummary:
     """Ingest files and folders into ``store``; returns counts. Idempotent by file hash.
 
@@ -302,7 +321,9 @@ def ingest_paths(
         isolate: False parses in this process (no fork; the time limit is then only the
             best-effort ``SIGALRM``); for callers that are themselves disposable workers.
         reader: the function a worker runs per file (module level, so it can be sent to
-            a worker); tests substitute one that crashes or hangs on cue.
+            a worker), returning the encoded row (:func:`read_document_row`) or a
+            :class:`Document`; tests substitute one that crashes or hangs on cue.
+        on_progress: called with None once per file, when its row is written.
 
     Raises:
         StoreError: the database cannot be written (what was committed stays committed).
@@ -326,28 +347,68 @@ def ingest_paths(
     if on_total:
         on_total(len(todo))
 
-    def record(doc: Document) -> None:
+    batch: list[dict[str, Any]] = []
+    first_at = 0.0
+
+    def flush() -> None:
+        if not batch:
+            return
+        rows = batch[:]
+        batch.clear()
+        for row, new in zip(rows, store.add_document_rows(rows, run_id=run_id), strict=True):
+            if new:
+                summary.added += 1
+                summary.new_hashes.append(row["sha256"])
+                if row.get("error"):
+                    kind = row.get("error_kind") or "error"
+                    summary.failed += 1
+                    summary.errors[kind] = summary.errors.get(kind, 0) + 1
+            else:
+                summary.skipped_known += 1
+            if on_progress:
+                on_progress(None)
+
+    def record(row: dict[str, Any] | Document) -> None:
+        nonlocal first_at
+        if isinstance(row, Document):
+            row = document_row(row)
         if venue:
-            doc.venue = canonical_venue(venue)
+            row["venue"] = canonical_venue(venue)
         if year:
-            doc.year = year
-        if store.add_document(doc, run_id=run_id):
-            summary.added += 1
-            summary.new_hashes.append(doc.sha256)
-            if doc.error:
-                summary.failed += 1
-                summary.errors[doc.error_kind or "error"] = summary.errors.get(doc.error_kind or "error", 0) + 1
-        else:
-            summary.skipped_known += 1
-        if on_progress:
-            on_progress(doc)
+            row["year"] = year
+        now = time.monotonic()
+        if not batch:
+            first_at = now
+        batch.append(row)
+        if len(batch) >= COMMIT_ROWS or now - first_at >= COMMIT_SECONDS:
+            flush()
 
     if not todo:
         return summary
-    if not isolate:
-        for f, sha in todo:
-            record(read_document(f, limits, sha))
-        return summary
+    try:
+        if not isolate:
+            for f, sha in todo:
+                record(read_document(f, limits, sha))
+        else:
+            _run_pool(todo, limits, workers, reader, record)
+        flush()
+    except BaseException:
+        # Interrupted (Ctrl-C, a pool that cannot start): keep what was parsed. A store
+        # that cannot be written is not tried again; the original error is what counts.
+        with contextlib.suppress(Exception):
+            flush()
+        raise
+    return summary
+
+
+def _is_row(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("sha256"), str) and isinstance(value.get("source_file"), str)
+
+
+def _run_pool(todo: list[tuple[Path, str | None]], limits: IngestLimits, workers: int,
+              reader: Callable[[str, IngestLimits, str | None], dict[str, Any] | Document],
+              record: Callable[[dict[str, Any] | Document], None]) -> None:
+    """Parse ``todo`` in supervised parser processes; ``record`` each row as it arrives."""
     n_workers = min(workers or default_workers(), len(todo))
     pool = SupervisedPool(reader, n_workers, limits.parse_timeout, initializer=_worker_init,
                           memory_mb=limits.max_memory_mb)
@@ -356,7 +417,7 @@ def ingest_paths(
         with contextlib.closing(pool.run(tasks)) as outcomes:
             for out in outcomes:
                 f, sha = todo[out.key]
-                if out.failure is None and isinstance(out.value, Document):
+                if out.failure is None and (isinstance(out.value, Document) or _is_row(out.value)):
                     record(out.value)
                 else:
                     record(_outcome_document(out.failure or "crash", out.detail or "no result", f, sha, limits))
@@ -365,4 +426,3 @@ def ingest_paths(
                                   "machine's process and memory limits") from None
     finally:
         pool.close()
-    return summary

@@ -75,17 +75,43 @@ def _explain(exc: sqlite3.Error, path: Path | str) -> StoreError:
 
 def encode_front(front: FrontMatter) -> str:
     """Compact JSON for page-1 layout: arrays instead of objects keep the table small."""
-    r = lambda v: round(v, 2)  # noqa: E731
     data = front.model_dump(exclude={"lines", "spans"})
-    data["lines"] = [
-        [ln.text, *map(r, ln.bbox), r(ln.size), int(ln.bold), ln.block, ln.start, ln.end]
-        for ln in front.lines
-    ]
-    data["spans"] = [
-        [s.text, *map(r, s.bbox), r(s.size), s.flags, s.font, int(s.sup), s.line, s.start, s.end]
-        for s in front.spans
-    ]
+    rows = []
+    for ln in front.lines:
+        a, b, c, d = ln.bbox
+        rows.append([ln.text, round(a, 2), round(b, 2), round(c, 2), round(d, 2), round(ln.size, 2), int(ln.bold),
+                     ln.block, ln.start, ln.end])
+    data["lines"] = rows
+    rows = []
+    for s in front.spans:
+        a, b, c, d = s.bbox
+        rows.append([s.text, round(a, 2), round(b, 2), round(c, 2), round(d, 2), round(s.size, 2), s.flags, s.font,
+                     int(s.sup), s.line, s.start, s.end])
+    data["spans"] = rows
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def document_row(doc: Document) -> dict[str, Any]:
+    """A document as its ``documents`` row (page 1 encoded), without ``run_id``.
+
+    Ingest's parser processes call this, so the writing process receives plain strings
+    and numbers to insert (:meth:`Store.add_document_rows`) instead of a model to encode.
+    """
+    return {
+        "sha256": doc.sha256,
+        "source_file": doc.source_file,
+        "path": doc.path,
+        "size_bytes": doc.size_bytes,
+        "page_count": doc.page_count,
+        "venue": doc.venue,
+        "year": doc.year,
+        "title": doc.front.title if doc.front else None,
+        "front": encode_front(doc.front) if doc.front else None,
+        "full_text": doc.full_text,
+        "error": doc.error,
+        "error_kind": doc.error_kind,
+        "ingested_at": doc.ingested_at or utcnow(),
+    }
 
 
 def decode_front(text: str) -> FrontMatter:
@@ -280,22 +306,8 @@ class Store:
 
     def add_document(self, doc: Document, run_id: int | None = None) -> bool:
         """Insert a document unless its hash is known; True when it was new."""
-        row = {
-            "sha256": doc.sha256,
-            "source_file": doc.source_file,
-            "path": doc.path,
-            "size_bytes": doc.size_bytes,
-            "page_count": doc.page_count,
-            "venue": doc.venue,
-            "year": doc.year,
-            "title": doc.front.title if doc.front else None,
-            "front": encode_front(doc.front) if doc.front else None,
-            "full_text": doc.full_text,
-            "error": doc.error,
-            "error_kind": doc.error_kind,
-            "ingested_at": doc.ingested_at or utcnow(),
-            "run_id": run_id,
-        }
+        row = document_row(doc)
+        row["run_id"] = run_id
         with self.write():
             cols = ", ".join(row)
             marks = ", ".join("?" for _ in row)
@@ -307,25 +319,29 @@ class Store:
         return self.query("SELECT * FROM documents ORDER BY ingested_at, sha256")
 
     def add_document_rows(self, rows: Iterable[dict[str, Any]], run_id: int | None = None) -> list[bool]:
-        """Insert rows another Store encoded (:meth:`document_rows`) in one transaction.
+        """Insert encoded ``documents`` rows (:func:`document_row`, :meth:`document_rows`) in one transaction.
 
-        Distributed ingest: the workers parse into their own in-memory stores and the one
-        writing process copies their rows, so nothing is decoded and re-encoded where the
-        single writer is the bottleneck. A known hash is skipped, as in :meth:`add_document`.
-        Returns, per row, whether it was new.
+        Ingest's parser processes and distributed ingest's workers encode the rows, and the
+        one writing process inserts a batch at a time, so nothing is decoded and re-encoded
+        where the single writer is the bottleneck. A known hash is skipped, as in
+        :meth:`add_document`. Returns, per row, whether it was new.
         """
         known = self._document_columns()
         out: list[bool] = []
+        statements: dict[tuple[str, ...], str] = {}
         with self.write():
             for row in rows:
                 row = {**row, "run_id": run_id}
-                unknown = set(row) - known
-                if unknown:
-                    raise StoreError(f"database {self.path}: documents has no column(s) {sorted(unknown)}; "
-                                     "the sending store runs another collabscope version")
-                cols = ", ".join(row)
-                marks = ", ".join("?" for _ in row)
-                cur = self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", list(row.values()))
+                cols = tuple(row)
+                sql = statements.get(cols)
+                if sql is None:
+                    unknown = set(cols) - known
+                    if unknown:
+                        raise StoreError(f"database {self.path}: documents has no column(s) {sorted(unknown)}; "
+                                         "the sending store runs another collabscope version")
+                    sql = statements[cols] = (f"INSERT OR IGNORE INTO documents ({', '.join(cols)}) "
+                                              f"VALUES ({', '.join('?' for _ in cols)})")
+                cur = self.db.execute(sql, list(row.values()))
                 out.append(cur.rowcount == 1)
         return out
 

@@ -110,3 +110,126 @@ def test_venue_and_year_from_flags_and_venue_line(tmp_path: Path) -> None:
         ingest_paths(store, [path], venue="nips", year=2018)
         doc = next(store.iter_documents())
         assert (doc.venue, doc.year) == ("NeurIPS", 2018)
+
+
+def test_workers_send_encoded_rows_and_the_parent_inserts_them_as_is(tmp_path: Path) -> None:
+    """The parser process returns the ``documents`` row ready to insert: the same row the
+    in-process path (Document -> Store.add_document) writes, bad files included."""
+    from extractor.ingest import read_document_row
+    from extractor.store import decode_front, document_row, encode_front
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = pf.simple_paper(folder / "a.pdf", title="Paper A")
+    bad = pf.not_pdf(folder / "notes.pdf")
+    for path in (good, bad):
+        row = read_document_row(str(path), IngestLimits(), None)
+        assert isinstance(row, dict) and isinstance(row["front"] or "", str)
+        expected = document_row(read_document(path))
+        assert {k: v for k, v in row.items() if k != "ingested_at"} == {
+            k: v for k, v in expected.items() if k != "ingested_at"}
+
+    columns = ["sha256", "source_file", "size_bytes", "page_count", "venue", "year", "title", "front",
+               "full_text", "error", "error_kind", "run_id"]
+    tables = []
+    for workers, isolate in ((2, True), (1, False)):
+        with Store.open(tmp_path / f"{workers}.db") as store:
+            run_id = store.start_run("ingest", {})
+            s = ingest_paths(store, [folder], workers=workers, isolate=isolate, run_id=run_id)
+            assert (s.added, s.failed, s.errors) == (2, 1, {"not_pdf": 1})
+            rows = store.query(f"SELECT {', '.join(columns)} FROM documents ORDER BY sha256")
+            assert {r["run_id"] for r in rows} == {run_id}
+            tables.append([{k: v for k, v in r.items() if k != "run_id"} for r in rows])
+            parsed = read_document(good)
+            stored = store.get_document(parsed.sha256)
+            assert parsed.front is not None  # the stored layout is what was parsed (bboxes to 0.01 pt)
+            assert stored.front == decode_front(encode_front(parsed.front))
+    assert tables[0] == tables[1]
+
+
+def test_rows_are_committed_in_batches_while_the_batch_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction per batch of rows, not per file; every row still lands, once."""
+    import extractor.ingest as ingest_mod
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(7):
+        pf.simple_paper(folder / f"p{i}.pdf", title=f"Paper number {i}")
+    calls: list[int] = []
+    with Store.open(tmp_path / "b.db") as store:
+        real = store.add_document_rows
+
+        def spy(rows, run_id=None):  # type: ignore[no-untyped-def]
+            rows = list(rows)
+            calls.append(len(rows))
+            return real(rows, run_id=run_id)
+
+        monkeypatch.setattr(store, "add_document_rows", spy)
+        monkeypatch.setattr(ingest_mod, "COMMIT_ROWS", 3)
+        monkeypatch.setattr(ingest_mod, "COMMIT_SECONDS", 3600.0)
+        progress: list[object] = []
+        s = ingest_paths(store, [folder], workers=2, on_progress=progress.append)
+        assert s.added == 7 and len(progress) == 7
+        assert calls == [3, 3, 1]
+        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 7
+
+
+def test_rows_parsed_before_an_interrupt_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C between two results: the rows already parsed are written, nothing twice on re-run."""
+    import extractor.ingest as ingest_mod
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        pf.simple_paper(folder / f"p{i}.pdf", title=f"Paper number {i}")
+    monkeypatch.setattr(ingest_mod, "COMMIT_SECONDS", 3600.0)
+    real_record_pool = ingest_mod._run_pool
+
+    def pool_then_interrupt(todo, limits, workers, reader, record):  # type: ignore[no-untyped-def]
+        real_record_pool(todo[:2], limits, workers, reader, record)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest_mod, "_run_pool", pool_then_interrupt)
+    with Store.open(tmp_path / "i.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            ingest_paths(store, [folder], workers=1)
+        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 2
+        monkeypatch.setattr(ingest_mod, "_run_pool", real_record_pool)
+        again = ingest_paths(store, [folder], workers=1)
+        assert (again.added, again.skipped_known) == (2, 2)
+
+
+def test_rules_only_paths_do_not_import_the_llm_stack(tmp_path: Path) -> None:
+    """`collabscope ingest` and a rules-only `collabscope run` never import openai/instructor
+    (over a second of start-up); asking for the llm backend does."""
+    import json
+    import subprocess
+    import sys
+
+    from tests import fault_helpers as fh
+
+    fh.make_corpus(tmp_path / "papers", 2)
+    script = """
+import json, sys
+from typer.testing import CliRunner
+from extractor.cli import app
+folder, db = sys.argv[1], sys.argv[2]
+heavy = ("openai", "instructor", "extractor.extract.llm")
+out = {}
+for step, argv in (("ingest", ["ingest", folder, "--db", db, "--workers", "1"]),
+                   ("run", ["run", folder, "--db", db, "--backend", "rules", "--quiet"])):
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    out[step] = [m for m in heavy if m in sys.modules]
+from extractor.config import Settings
+from extractor.extract.base import get_backend
+get_backend("llm", Settings())
+out["llm"] = [m for m in heavy if m in sys.modules]
+print(json.dumps(out))
+"""
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "papers"), str(tmp_path / "r.db")],
+                          capture_output=True, text=True, timeout=300, env=fh.child_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["ingest"] == [] and out["run"] == [], out
+    assert "extractor.extract.llm" in out["llm"]

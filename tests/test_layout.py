@@ -186,3 +186,23 @@ def test_full_size_raised_marker_is_a_marker() -> None:
 
     f = front_of(build)
     assert [s.text for s in f.spans if s.sup] == ["1"]
+
+
+def test_venue_line_prefilter_agrees_with_the_regex() -> None:
+    """``is_venue_line`` (cheap word scan, then the regex) == ``bool(_VENUE_RE.search)``,
+    including the non-ASCII letters that IGNORECASE folds onto ASCII ones."""
+    import random
+
+    from extractor.layout import _VENUE_RE, _VENUE_WORDS, is_venue_line
+
+    rng = random.Random(8)
+    pieces = [*_VENUE_WORDS, "ACL 2020", "acl'19", "EMNLP  2021", "www 2019", "kdd", "NeurIPS", "arXiv:2101",
+              "arxiv:x", "Copyright", "©", "(c)", "Proceedings  of", "under\u00a0review", "conference", "on",
+              "Con\u017ference on", "\u0130CML", "\u0131clr", "\u212aDD'20", "S\u0130G\u0130R 2020", "pre-print",
+              "Université", "naacl", "nAaCl-2019", "2019", "'19", "x", " ", "\t", "-", "_", "1", "éé", "ſ"]
+    for _ in range(4000):
+        parts = [rng.choice(pieces) for _ in range(rng.randint(1, 5))]
+        text = rng.choice(["", " ", "-", "a"]).join(parts)
+        if rng.random() < 0.5:
+            text = "".join(c.upper() if rng.random() < 0.5 else c for c in text)
+        assert is_venue_line(text) == bool(_VENUE_RE.search(text)), repr(text)

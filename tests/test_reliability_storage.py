@@ -83,9 +83,11 @@ def test_disk_full_during_a_review_save_keeps_record_and_log_together(tmp_path: 
 
 def test_cli_on_a_full_disk_exits_1_naming_the_database_then_resumes(tmp_path: Path) -> None:
     db = _seed(tmp_path)
-    more = fh.make_corpus(tmp_path / "more", 40, prefix="more", pages=3)
+    # Ingest commits rows in batches, so the WAL grows ~5 KB per document here: a hundred
+    # documents overflow the limit (one per file, the WAL's included); forty no longer did.
+    more = fh.make_corpus(tmp_path / "more", 100, prefix="more", pages=3)
     before = fh.count_rows(db, "documents")
-    limit = db.stat().st_size + 100_000  # room for a few documents, not for forty
+    limit = db.stat().st_size + 100_000  # room for a few documents, not for a hundred
     proc = subprocess.run(fh.cli("ingest", tmp_path / "more", "--db", db, "--workers", "1"), env=fh.child_env(),
                           capture_output=True, preexec_fn=fh.file_size_limit(limit), timeout=120)
     err = proc.stderr.decode()

@@ -55,26 +55,39 @@ def register_backend(name: str, factory: Callable[[Settings], Backend]) -> None:
     _REGISTRY[name] = factory
 
 
+#: Built-in backends, imported on first use: a rules-only run never imports the LLM stack
+#: (openai, instructor: over a second of start-up per process).
+_BUILTIN = {"rules": "rules", "llm": "llm"}
+
+
 def available_backends() -> list[str]:
-    _load_builtin()
+    """Every backend that can be used (importing the built-in ones to find out)."""
+    for name in _BUILTIN:
+        _load_builtin(name)
     return sorted(_REGISTRY)
 
 
 def get_backend(name: str, settings: Settings) -> Backend:
-    _load_builtin()
+    if name not in _REGISTRY and name in _BUILTIN:
+        try:
+            _load_builtin(name, strict=True)
+        except ImportError as exc:
+            raise ConfigError(f"the {name} backend cannot be loaded ({exc}); is collabscope fully installed?") from None
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown backend {name!r}; choose from {', '.join(sorted(_REGISTRY))}")
+        raise ConfigError(f"unknown backend {name!r}; choose from {', '.join(sorted(set(_REGISTRY) | set(_BUILTIN)))}")
     return _REGISTRY[name](settings)
 
 
-def _load_builtin() -> None:
-    # Imported lazily so `import extractor.extract.base` stays cheap and cycle-free.
-    from . import rules  # noqa: F401
+def _load_builtin(name: str, *, strict: bool = False) -> None:
+    """Import one built-in backend (it registers itself); lazily, so importing this module
+    stays cheap and cycle-free and only the backends asked for are imported."""
+    import importlib
 
     try:
-        from . import llm  # noqa: F401
-    except ImportError:  # pragma: no cover - llm backend is optional at import time
-        pass
+        importlib.import_module(f".{_BUILTIN[name]}", __package__)
+    except ImportError:  # pragma: no cover - e.g. the llm backend's dependencies are missing
+        if strict:
+            raise
 
 
 def default_cache_key(backend: str, *parts: Any) -> str:
