@@ -200,7 +200,9 @@ def assemble(results: dict[str, dict], info: dict, started: float, argv: list[st
                     f"{' ' + ' '.join(argv) if argv else ''}`)"],
         ["scale", f"{sc.name}: corpus {sc.corpus:,} PDFs, end to end {sc.e2e:,}, growth "
                   f"{'/'.join(f'{n:,}' for n in sc.growth)}, store {sc.store_records:,} records"],
-        ["wall time of the whole run", f"{((ended or time.time()) - started) / 60:.1f} min"],
+        ["wall time of the whole run", f"{((ended or time.time()) - started) / 60:.1f} min"
+                                       + (" (a full run, then some benchmarks re-run and merged: see the command)"
+                                          if any("(then:" in a for a in argv) else "")],
         ["CPU", f"{info['cpu']}, {info['cores']} cores"],
         ["RAM", f"{info['ram_gib']} GiB"],
         ["Python", f"{info['python']} ({info['platform']})"],
@@ -240,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated section names (default: all), e.g. ingest,store")
     parser.add_argument("--assemble-only", action="store_true",
                         help="rebuild docs/BENCHMARKS.md from the last full run's bench-out/ files, running nothing")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: run those benchmarks, merge them into the last full run's results and "
+                             "rewrite docs/BENCHMARKS.md (the others keep their figures; the header says so)")
     parser.add_argument("--no-doc", action="store_true",
                         help="do not rewrite docs/BENCHMARKS.md (implied by --only: a partial run must not replace it)")
     args = parser.parse_args(argv)
@@ -265,7 +270,19 @@ def main(argv: list[str] | None = None) -> int:
         if only and b.name not in only:
             continue
         results[b.name] = run_one(b, env)
-    if not args.no_doc and not only:
+    if args.update and only and not args.no_doc:
+        saved = json.loads(state.read_text())
+        if saved["scale"] != sc.name:
+            print(f"--update: the saved run is {saved['scale']} scale, this one {sc.name}; not merged", file=sys.stderr)
+            return 2
+        saved["results"].update(results)
+        saved["argv"] = list(saved["argv"]) + [f"(then: {' '.join(raw_argv)})"]
+        saved["ended"] = time.time()
+        state.write_text(json.dumps(saved, default=str), encoding="utf-8")
+        DOC.write_text(assemble(saved["results"], saved["info"], saved["started"], saved["argv"], saved["ended"],
+                                saved["scale"]), encoding="utf-8")
+        print(f"wrote {DOC} (merged {', '.join(sorted(results))} into the last full run)")
+    elif not args.no_doc and not only:
         ended = time.time()
         state.write_text(json.dumps({"results": results, "info": info, "started": started, "ended": ended,
                                      "argv": raw_argv, "scale": sc.name}, default=str), encoding="utf-8")
