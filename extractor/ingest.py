@@ -295,7 +295,7 @@ def _outcome_document(outcome_failure: str, detail: str, path: Path, sha: str | 
     if outcome_failure == "timeout":
         return _failed(key, path, "timeout",
                        f"parsing took longer than {limits.parse_timeout:g} s, so the parser process was stopped "
-                       f"(a hostile or pathological file?; raise --parse-timeout to try again)", size)
+                       f"(a hostile or pathological file?; to try again: --retry-failed, perhaps with a larger --parse-timeout)", size)
     return _failed(key, path, "crash", f"the parser process crashed on this file ({detail}); the batch went on"[:500], size)
 
 
@@ -312,6 +312,7 @@ def ingest_paths(
     on_progress: Callable[[Document | None], None] | None = None,
     isolate: bool = True,
     reader: Callable[[str, IngestLimits, str | None], dict[str, Any] | Document] = read_document_row,
+    retry_failed: bool = False,
 ) -> IngestSummary:
     """Ingest files and folders into ``store``; returns counts. Idempotent by file hash.
 
@@ -324,6 +325,8 @@ def ingest_paths(
             a worker), returning the encoded row (:func:`read_document_row`) or a
             :class:`Document`; tests substitute one that crashes or hangs on cue.
         on_progress: called with None once per file, when its row is written.
+        retry_failed: parse again the files whose earlier ingest failed (a timeout on a
+            busy machine, a limit since raised); their error rows are replaced.
 
     Raises:
         StoreError: the database cannot be written (what was committed stays committed).
@@ -332,6 +335,8 @@ def ingest_paths(
     files = find_input_files(paths)
     summary = IngestSummary(seen=len(files))
     known = store.known_hashes()
+    if retry_failed:
+        known -= store.failed_hashes()
     todo: list[tuple[Path, str | None]] = []
     for f in files:
         try:
@@ -355,7 +360,7 @@ def ingest_paths(
             return
         rows = batch[:]
         batch.clear()
-        for row, new in zip(rows, store.add_document_rows(rows, run_id=run_id), strict=True):
+        for row, new in zip(rows, store.add_document_rows(rows, run_id=run_id, replace_failed=retry_failed), strict=True):
             if new:
                 summary.added += 1
                 summary.new_hashes.append(row["sha256"])

@@ -304,6 +304,10 @@ class Store:
     def known_hashes(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT sha256 FROM documents")}
 
+    def failed_hashes(self) -> set[str]:
+        """Documents whose ingest failed (timeout, crash, too large ...): ``--retry-failed`` parses them again."""
+        return {r[0] for r in self.db.execute("SELECT sha256 FROM documents WHERE error IS NOT NULL")}
+
     def add_document(self, doc: Document, run_id: int | None = None) -> bool:
         """Insert a document unless its hash is known; True when it was new."""
         row = document_row(doc)
@@ -318,13 +322,16 @@ class Store:
         """Every ``documents`` row as stored (page 1 already encoded), for another store to copy."""
         return self.query("SELECT * FROM documents ORDER BY ingested_at, sha256")
 
-    def add_document_rows(self, rows: Iterable[dict[str, Any]], run_id: int | None = None) -> list[bool]:
+    def add_document_rows(self, rows: Iterable[dict[str, Any]], run_id: int | None = None, *,
+                          replace_failed: bool = False) -> list[bool]:
         """Insert encoded ``documents`` rows (:func:`document_row`, :meth:`document_rows`) in one transaction.
 
         Ingest's parser processes and distributed ingest's workers encode the rows, and the
         one writing process inserts a batch at a time, so nothing is decoded and re-encoded
         where the single writer is the bottleneck. A known hash is skipped, as in
-        :meth:`add_document`. Returns, per row, whether it was new.
+        :meth:`add_document`. Returns, per row, whether it was new. With ``replace_failed``
+        a row replaces a stored *failed* row of the same hash (a retried parse); a document
+        that was ingested fine is never replaced.
         """
         known = self._document_columns()
         out: list[bool] = []
@@ -341,6 +348,8 @@ class Store:
                                          "the sending store runs another collabscope version")
                     sql = statements[cols] = (f"INSERT OR IGNORE INTO documents ({', '.join(cols)}) "
                                               f"VALUES ({', '.join('?' for _ in cols)})")
+                if replace_failed:
+                    self.db.execute("DELETE FROM documents WHERE sha256 = ? AND error IS NOT NULL", [row["sha256"]])
                 cur = self.db.execute(sql, list(row.values()))
                 out.append(cur.rowcount == 1)
         return out

@@ -159,10 +159,10 @@ def test_rows_are_committed_in_batches_while_the_batch_runs(tmp_path: Path, monk
     with Store.open(tmp_path / "b.db") as store:
         real = store.add_document_rows
 
-        def spy(rows, run_id=None):  # type: ignore[no-untyped-def]
+        def spy(rows, run_id=None, **kw):  # type: ignore[no-untyped-def]
             rows = list(rows)
             calls.append(len(rows))
-            return real(rows, run_id=run_id)
+            return real(rows, run_id=run_id, **kw)
 
         monkeypatch.setattr(store, "add_document_rows", spy)
         monkeypatch.setattr(ingest_mod, "COMMIT_ROWS", 3)
@@ -233,3 +233,43 @@ print(json.dumps(out))
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["ingest"] == [] and out["run"] == [], out
     assert "extractor.extract.llm" in out["llm"]
+
+
+def test_retry_failed_parses_failed_files_again_and_replaces_only_their_rows(tmp_path: Path) -> None:
+    """A file that failed (here: over --max-file-mb; in life often a timeout on a busy
+    machine) stays failed on a plain re-run, and is parsed again with --retry-failed."""
+    from typer.testing import CliRunner
+
+    from extractor.cli import app
+    from tests.pdf_factory import not_pdf, simple_paper
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    simple_paper(folder / "big.pdf")
+    not_pdf(folder / "bad.pdf")
+    db = tmp_path / "r.db"
+    cli = CliRunner()
+    first = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--max-file-mb", "0.0001"])
+    assert first.exit_code == 3, first.output
+    with Store.open(db) as store:
+        kinds = {r["source_file"]: r["error_kind"] for r in store.query("SELECT source_file, error_kind FROM documents")}
+    assert kinds == {"big.pdf": "too_large", "bad.pdf": "too_large"}  # the size limit is checked first
+
+    plain = cli.invoke(app, ["ingest", str(folder), "--db", str(db)])
+    assert "0 new, 2 already known" in plain.output, plain.output
+
+    retried = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--retry-failed"])
+    assert retried.exit_code == 3, retried.output  # bad.pdf is still not a PDF
+    with Store.open(db) as store:
+        rows = {r["source_file"]: r for r in store.query("SELECT source_file, error, error_kind FROM documents")}
+        good_ids = store.known_hashes() - store.failed_hashes()
+    assert len(rows) == 2
+    assert rows["big.pdf"]["error"] is None
+    assert rows["bad.pdf"]["error_kind"] == "not_pdf"  # re-parsed too, with today's verdict
+    assert len(good_ids) == 1
+
+    again = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--retry-failed"])
+    with Store.open(db) as store:
+        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 2
+        assert store.known_hashes() - store.failed_hashes() == good_ids  # a good document is never re-parsed
+    assert "1 already known" in again.output, again.output

@@ -40,6 +40,8 @@ BackendOpt = Annotated[
 MaxMbOpt = Annotated[float | None, typer.Option("--max-file-mb", help="Skip files larger than this (default 50).")]
 MaxPagesOpt = Annotated[int | None, typer.Option("--max-pages", help="Skip PDFs with more pages (default 200).")]
 TimeoutOpt = Annotated[float | None, typer.Option("--parse-timeout", help="Seconds allowed to parse one file (default 60).")]
+RetryFailedOpt = Annotated[bool, typer.Option("--retry-failed", help="Parse again the files whose earlier ingest failed "
+                                             "(timeout, crash, over a limit since raised); their error rows are replaced.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="local: parser processes on this machine; dask: the workers of a "
                                         "Dask cluster parse, this process writes (needs the scale extra: pip install -e '.\\[scale]').")]
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
@@ -52,8 +54,11 @@ def _limits(s: Settings) -> IngestLimits:
 
 
 def do_ingest(store: Store, settings: Settings, paths: list[Path], venue: str | None, year: int | None,
-              run_id: int | None, quiet: bool, engine: str = "local", scheduler: str | None = None) -> IngestSummary:
+              run_id: int | None, quiet: bool, engine: str = "local", scheduler: str | None = None,
+              retry_failed: bool = False) -> IngestSummary:
     if scheduler or engine == "dask":
+        if retry_failed:
+            raise ConfigError("--retry-failed works with the local engine; retry failed files without --engine dask")
         from ..distributed import ingest_paths_dask  # local: Dask is optional and slow to import
 
         with progress("ingest (dask)", quiet) as (total, advance):
@@ -61,7 +66,7 @@ def do_ingest(store: Store, settings: Settings, paths: list[Path], venue: str | 
                                      venue=venue, year=year, run_id=run_id, on_total=total, on_progress=advance)
     with progress("ingest", quiet) as (total, advance):
         return ingest_paths(store, paths, limits=_limits(settings), workers=settings.workers, venue=venue,
-                            year=year, run_id=run_id, on_total=total, on_progress=advance)
+                            year=year, run_id=run_id, on_total=total, on_progress=advance, retry_failed=retry_failed)
 
 
 def do_extract(store: Store, settings: Settings, run_id: int | None, quiet: bool, limit: int | None = None,
@@ -106,6 +111,7 @@ def ingest_cmd(
     max_file_mb: MaxMbOpt = None,
     max_pages: MaxPagesOpt = None,
     parse_timeout: TimeoutOpt = None,
+    retry_failed: RetryFailedOpt = False,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     db: DbOpt = None,
@@ -118,6 +124,8 @@ def ingest_cmd(
     and the batch goes on. With --engine dask the parsing is spread over a Dask cluster
     (workers must see the files at the same paths); only this process writes the database.
 
+    Files that failed before are skipped too, unless --retry-failed.
+
     Example: collabscope ingest papers/ --venue NeurIPS --year 2024
     """
     if engine not in ("local", "dask"):
@@ -126,7 +134,7 @@ def ingest_cmd(
                              parse_timeout=parse_timeout)
     with pipeline_lock(settings.db, "ingest"), open_store(settings) as store:
         run_id = store.start_run("ingest", {"paths": [str(p) for p in paths]})
-        s = do_ingest(store, settings, paths, venue, year, run_id, quiet, engine, scheduler)
+        s = do_ingest(store, settings, paths, venue, year, run_id, quiet, engine, scheduler, retry_failed)
         store.finish_run(run_id, "partial" if s.failed else "ok", s.__dict__ | {"new_hashes": len(s.new_hashes)})
     summary(_ingest_line(s), quiet)
     raise typer.Exit(EXIT_PARTIAL if s.failed else EXIT_OK)
@@ -196,6 +204,7 @@ def run_cmd(
     max_file_mb: MaxMbOpt = None,
     max_pages: MaxPagesOpt = None,
     parse_timeout: TimeoutOpt = None,
+    retry_failed: RetryFailedOpt = False,
     concurrency: ConcurrencyOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -219,7 +228,7 @@ def run_cmd(
                              **llm_flags(concurrency, model, base_url, prices))
     with pipeline_lock(settings.db, "run"), open_store(settings) as store:
         run_id = store.start_run("run", {"paths": [str(p) for p in paths], "backends": settings.backends})
-        ing = do_ingest(store, settings, paths, venue, year, run_id, quiet)
+        ing = do_ingest(store, settings, paths, venue, year, run_id, quiet, retry_failed=retry_failed)
         if dry_run:  # ingest is free and tells us what there is; estimate, then stop before spending
             print_dry_run(store, settings, batch_api)
             store.finish_run(run_id, "ok", {"dry_run": True, "ingest": ing.__dict__ | {"new_hashes": len(ing.new_hashes)}})
