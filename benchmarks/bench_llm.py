@@ -9,7 +9,8 @@ Measures, with the fake server in its own process (so its threads do not share o
    over 16 "waves" of documents each; reported overall (including the one-document
    canary the runner sends first) and steady-state (after the canary);
 2. client CPU time per call (the extracting process only: instructor, parsing,
-   conversion with gazetteers and grounding, SQLite writes);
+   conversion with gazetteers and grounding, SQLite writes - those on the runner's
+   writer thread, counted too);
 3. a 1,000-document run killed with SIGKILL at about 50 % and resumed: requests sent in
    total versus 1,000 + requests in flight at the kill, and duplicate rows.
 
@@ -290,12 +291,14 @@ def render(res: dict[str, Any]) -> str:
         "one-document canary the runner sends alone before fanning out; steady state excludes it). The bare-client "
         "ratio is the same request body sent by a plain openai client with nothing else to do, measured in the same "
         "run: the ceiling this machine and the fake server allow at that moment. Client CPU per call covers "
-        "instructor, response parsing, conversion (resolver + grounding) and the SQLite writes.",
+        "instructor, response parsing, conversion (resolver + grounding) and the SQLite writes (made by the "
+        "runner's writer thread, in the same process).",
         "",
         f"Reading: at concurrency 32 the runner reaches {r32['ratio'] / max(1e-9, r32['bare_ratio']):.0%} of what a "
         f"bare client achieved in the same minutes. The rest is client CPU per call (about {r32['cpu_ms_per_call']:.1f} "
-        "ms) serialised on one event loop: when 32 answers land together, the last one is handled, and its "
-        "document's next request sent, only after the others' parsing, conversion and writes; on a shared "
+        "ms, the SQLite writes on a writer thread) mostly serialised on one event loop: when 32 answers land "
+        "together, the last one is handled, and its document's next request sent, only after the others' "
+        "HTTP handling, parsing and conversion; on a shared "
         "machine (see the load average) each of those milliseconds stretches. More concurrency, or one "
         "process per shard of the database, raises throughput further when the endpoint allows it.",
         "",

@@ -6,8 +6,9 @@ row with the exact request, the raw response, tokens, cost, duration and what we
 ``parsed`` set, and a later run with the same cache key (document hash, purpose, prompt
 name + version + content hash, model, schema version) re-uses it with zero HTTP requests.
 
-Rows are written from the event-loop thread as soon as each answer arrives, one short
-transaction each, so Ctrl-C or kill -9 loses nothing that was already paid for.
+In a live run rows go through the run's :class:`~.writer.Writer` (one thread, batched
+transactions, a document counted done only once its rows are committed); elsewhere
+(Batch API ingestion, single documents) each row is its own short transaction.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class CallLog:
         self.run_id = run_id
         self.prices = prices
         self.redact = redact
+        self.writer: Any = None  # a .writer.Writer during a live run
 
     def cached_answer(self, cache_key: str) -> str | None:
         """The latest validated answer for this key, as JSON, or None."""
@@ -68,6 +70,9 @@ class CallLog:
 
     def insert(self, row: dict[str, Any]) -> None:
         if self.store is None:
+            return
+        if self.writer is not None:
+            self.writer.insert_call(row)
             return
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)

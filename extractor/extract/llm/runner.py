@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...config import Settings
-from ...errors import ExtractionError, LLMAuthError, LLMError
+from ...errors import ExtractionError, LLMAuthError, LLMError, StoreError
 from ...prompts import load_prompt
 from ...schemas import Document, ExtractionMeta, PaperExtraction
 from ...store import Store
@@ -40,6 +40,7 @@ from .convert import Converter
 from .costs import load_prices
 from .render import Candidate, candidates, front_text, snippets_text
 from .transport import EndpointError, Redactor, Transport, make_client
+from .writer import Writer
 
 #: Bump when the conversion of answers into extractions changes: extractions are redone
 #: from the logged answers (zero requests), because the call cache key does not change.
@@ -180,6 +181,10 @@ class LLMBackend:
     async def process(self, asker: Asker, doc: Document, stats: RunStats) -> tuple[ExtractionMeta, PaperExtraction]:
         """Ask (or re-use) both questions for one document and convert the answers."""
         front_spec, roles_spec, cands = self.specs_for(doc)
+        keys = [front_spec.cache_key] + ([roles_spec.cache_key] if roles_spec else [])
+        # Spent before this ask (committed rows); this ask's own requests are added from the
+        # recorders, since the run's writer may not have committed their rows yet.
+        prior = asker.log.spent(keys)
         front = await asker.ask(front_spec)
         stats.add(front)
         roles = None
@@ -192,8 +197,10 @@ class LLMBackend:
             extraction = self.converter.extraction(doc, front.answer, roles.answer if roles else None, cands)  # type: ignore[arg-type]
         except Exception as exc:  # a conversion bug must not lose the batch; the answer stays cached
             raise LLMError(f"converting the answer failed: {type(exc).__name__}: {exc}") from None
-        keys = [front_spec.cache_key] + ([roles_spec.cache_key] if roles_spec else [])
-        pt, ct, usd = asker.log.spent(keys)
+        asked = [front] + ([roles] if roles is not None else [])
+        pt = prior[0] + sum(r.prompt_tokens for r in asked)
+        ct = prior[1] + sum(r.completion_tokens for r in asked)
+        usd = prior[2] + sum(r.cost for r in asked)
         if asker.log.store is None:
             pt, ct, usd = stats.prompt_tokens, stats.completion_tokens, stats.cost_usd
         meta = self.meta().model_copy(update={
@@ -234,12 +241,15 @@ class LLMBackend:
             return stats.summary()
         self.converter  # load gazetteers before the clock matters  # noqa: B018
         log = CallLog(store, run_id, self.prices, self.redact)
+        writer = log.writer = Writer(store, asyncio.get_running_loop())
         asker = self.new_asker(log)
         key = self.cache_key()
         with_info = _accepts_info(on_progress)
         queue = deque(hashes)
 
         async def handle(sha: str) -> None:
+            if writer.error is not None:
+                raise writer.error
             doc = store.get_document(sha)
             ok = True
             try:
@@ -248,9 +258,11 @@ class LLMBackend:
                 raise
             except ExtractionError as exc:
                 ok = False
-                store.save_extraction(sha, self.meta(), key, None, error=self.redact(str(exc)), run_id=run_id)
+                saved = writer.save_extraction(sha, self.meta(), key, None, error=self.redact(str(exc)),
+                                               run_id=run_id)
             else:
-                store.save_extraction(sha, meta, key, extraction, run_id=run_id)
+                saved = writer.save_extraction(sha, meta, key, extraction, run_id=run_id)
+            await saved  # done (progress, summary) only once committed; a writer error stops the batch
             stats.done += ok
             stats.failed += not ok
             if on_progress is not None:
@@ -260,6 +272,7 @@ class LLMBackend:
             while queue:
                 await handle(queue.popleft())
 
+        failing = True
         try:
             while queue and stats.requests == 0:  # canary: until one document has used the network
                 await handle(queue.popleft())
@@ -270,11 +283,23 @@ class LLMBackend:
                             tg.create_task(worker())
                 except BaseExceptionGroup as group:
                     fatal = [e for e in group.exceptions if isinstance(e, (LLMAuthError, EndpointError))]
-                    raise (fatal or list(group.exceptions))[0] from None
+                    stored = [e for e in group.exceptions if isinstance(e, StoreError)]
+                    raise (fatal or stored or list(group.exceptions))[0] from None
         except (LLMAuthError, EndpointError) as exc:
             finished = stats.done + stats.failed
             raise type(exc)(f"{exc} ({finished} of {stats.total} documents finished before the stop)") from None
+        else:
+            failing = False
         finally:
-            if asker.transport is not None:
-                await asker.transport.client.close()
+            try:
+                if asker.transport is not None:
+                    await asker.transport.client.close()
+            finally:
+                # commit every queued row (the attempts of a stopped batch included); a writer
+                # error is raised here unless another one is already on its way
+                try:
+                    await writer.close()
+                except StoreError:
+                    if not failing:
+                        raise
         return stats.summary()
