@@ -42,7 +42,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -324,7 +324,8 @@ _ITEM_SQL = """SELECT r.paper_id, r.title, r.status, r.version, r.venue, r.year,
 #: index ``idx_records_queue_order`` (migration m007) serves it with no sort, and a page
 #: starts where the last one stopped (keyset paging), however many records tie.
 _PRIORITY_ORDER = " ORDER BY r.priority DESC, coalesce(r.confidence, 1), r.paper_id"
-_AUDIT_ORDER = " ORDER BY u, r.paper_id"
+_AUDIT_ORDER_COLUMNS = "u, r.paper_id"
+_AUDIT_ORDER = " ORDER BY " + _AUDIT_ORDER_COLUMNS
 
 
 def _filter_clauses(filters: QueueFilter | None, audit: bool | None) -> tuple[list[str], list[Any]]:
@@ -421,20 +422,25 @@ def _audit_rows(store: Store, terms: str, params: list[Any], batch: int) -> Iter
     without one (u counts as 1, after every draw in [0, 1)) follow in paper-id order.
     """
     drawn = _AUDIT_SQL + " WHERE s.audit_u IS NOT NULL AND " + terms
-    rows = store.query(drawn + " ORDER BY s.audit_u, s.paper_id LIMIT ?", params + [batch])
-    while True:
-        yield from rows
-        if len(rows) < batch:
-            break
-        rows = store.query(drawn + " AND (s.audit_u, s.paper_id) > (?, ?) ORDER BY s.audit_u, s.paper_id LIMIT ?",
-                           params + [rows[-1]["u"], rows[-1]["paper_id"], batch])
+    yield from _keyset_pages(store, drawn, params, "s.audit_u, s.paper_id", "(s.audit_u, s.paper_id) > (?, ?)",
+                             lambda row: [row["u"], row["paper_id"]], batch)
     undrawn = _ITEM_SQL + " WHERE s.audit_u IS NULL AND " + terms
-    rows = store.query(undrawn + " ORDER BY r.paper_id LIMIT ?", params + [batch])
+    yield from _keyset_pages(store, undrawn, params, "r.paper_id", "r.paper_id > ?", lambda row: [row["paper_id"]], batch)
+
+
+def _keyset_pages(store: Store, sql: str, params: list[Any], order: str, after: str,
+                  key: Callable[[dict[str, Any]], list[Any]], batch: int) -> Iterator[dict[str, Any]]:
+    """Rows of ``sql`` (a query ending in a WHERE clause) in ``order``, ``batch`` at a time.
+
+    Keyset paging: each page starts after the last row's key (``after`` compares the
+    ``order`` columns with it), so a page costs the same at any depth, unlike OFFSET.
+    """
+    rows = store.query(f"{sql} ORDER BY {order} LIMIT ?", params + [batch])
     while True:
         yield from rows
         if len(rows) < batch:
             return
-        rows = store.query(undrawn + " AND r.paper_id > ? ORDER BY r.paper_id LIMIT ?", params + [rows[-1]["paper_id"], batch])
+        rows = store.query(f"{sql} AND {after} ORDER BY {order} LIMIT ?", params + key(rows[-1]) + [batch])
 
 
 def _sources(filters: QueueFilter | None, statuses: Iterable[str], reviewer: str | None) -> list[tuple[str, list[Any]]]:
@@ -465,14 +471,9 @@ def _iter_items(store: Store, filters: QueueFilter | None, audit: bool | None, s
     params = [p for _, ps in sources for p in ps] + more_params
     if audit and reviewer:
         # One reviewer's open records: a handful, found through the records index and sorted.
-        where = " WHERE " + " AND ".join(terms)
-        rows = store.query(_ITEM_SQL + where + _AUDIT_ORDER + " LIMIT ?", params + [batch])
-        while True:
-            yield from rows
-            if len(rows) < batch:
-                return
-            rows = store.query(_ITEM_SQL + where + " AND (u, r.paper_id) > (?, ?)" + _AUDIT_ORDER + " LIMIT ?",
-                               params + [rows[-1]["u"], rows[-1]["paper_id"], batch])
+        yield from _keyset_pages(store, _ITEM_SQL + " WHERE " + " AND ".join(terms), params, _AUDIT_ORDER_COLUMNS,
+                                 "(u, r.paper_id) > (?, ?)", lambda row: [row["u"], row["paper_id"]], batch)
+        return
     if audit:
         yield from _audit_rows(store, " AND ".join(terms), params, batch)
         return
