@@ -218,6 +218,28 @@ def gated_cli(gate: Path, *args: str | os.PathLike[str]) -> list[str]:
     return [sys.executable, "-c", code, str(gate), *map(str, args)]
 
 
+def stalled_after_first_commit_cli(waiting: Path, *args: str | os.PathLike[str]) -> list[str]:
+    """argv of a ``collabscope`` command whose first committed batch of documents is followed
+    by a stall (until a signal arrives): an interrupt then lands mid-ingest for certain, with
+    rows committed and the rest still to parse, however fast the machine. ``waiting`` is
+    created when the stall begins."""
+    code = (
+        "import sys, time, pathlib\n"
+        "from extractor.store import Store\n"
+        "waiting = pathlib.Path(sys.argv[1]); original = Store.add_document_rows\n"
+        "def stalled(self, *a, **k):\n"
+        "    out = original(self, *a, **k)\n"
+        "    if any(out) and not waiting.exists():\n"
+        "        waiting.touch()\n"
+        "        while True: time.sleep(0.01)\n"
+        "    return out\n"
+        "Store.add_document_rows = stalled\n"
+        "sys.argv = ['collabscope'] + sys.argv[2:]\n"
+        "from extractor.cli import main; main()\n"
+    )
+    return [sys.executable, "-c", code, str(waiting), *map(str, args)]
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The test's environment (already scrubbed by the autouse fixture) plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "COLLABSCOPE_"))}
