@@ -34,3 +34,16 @@ def store(db_path: Path):
     s = Store.open(db_path)
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def sigint_restored():
+    """Ctrl-C tests send SIGINT to child processes, which inherit an *ignored* SIGINT (and
+    then never see it) if some earlier test's library code left this process ignoring it;
+    restore the disposition after every test so no test depends on the order of others."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before and before is not None:
+        signal.signal(signal.SIGINT, before)

@@ -224,7 +224,8 @@ def stalled_after_first_commit_cli(waiting: Path, *args: str | os.PathLike[str])
     rows committed and the rest still to parse, however fast the machine. ``waiting`` is
     created when the stall begins."""
     code = (
-        "import sys, time, pathlib\n"
+        "import sys, time, pathlib, signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, as in a terminal\n"
         "from extractor.store import Store\n"
         "waiting = pathlib.Path(sys.argv[1]); original = Store.add_document_rows\n"
         "def stalled(self, *a, **k):\n"
