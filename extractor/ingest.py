@@ -280,7 +280,7 @@ def read_document_row(path: str, limits: IngestLimits, sha256: str | None) -> di
     Encoding page 1 here, in parallel, leaves the one writing process only an unpickle of
     a few strings and the INSERT per file (:meth:`Store.add_document_rows`).
     """
-    return document_row(read_document(path, limits, sha256, soft_timeout=False))
+    return document_row(read_document_isolated(path, limits, sha256))
 
 
 def default_workers() -> int:

@@ -310,13 +310,7 @@ class Store:
 
     def add_document(self, doc: Document, run_id: int | None = None) -> bool:
         """Insert a document unless its hash is known; True when it was new."""
-        row = document_row(doc)
-        row["run_id"] = run_id
-        with self.write():
-            cols = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cur = self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", list(row.values()))
-            return cur.rowcount == 1
+        return self.add_document_rows([document_row(doc)], run_id=run_id)[0]
 
     def document_rows(self) -> list[dict[str, Any]]:
         """Every ``documents`` row as stored (page 1 already encoded), for another store to copy."""

@@ -197,25 +197,33 @@ def cli(*args: str | os.PathLike[str]) -> list[str]:
     return [sys.executable, "-c", "from extractor.cli import main; main()", *map(str, args)]
 
 
+def _patched_cli(patch: str, first: Path, args: tuple[str | os.PathLike[str], ...]) -> list[str]:
+    """argv of a ``collabscope`` command that runs ``patch`` (Python, with ``first`` as
+    ``marker``) before the CLI starts: a test hook placed in the real command line."""
+    code = (
+        "import sys, time, pathlib, signal\n"
+        "marker = pathlib.Path(sys.argv[1])\n"
+        + patch
+        + "sys.argv = ['collabscope'] + sys.argv[2:]\n"
+        "from extractor.cli import main; main()\n"
+    )
+    return [sys.executable, "-c", code, str(first), *map(str, args)]
+
+
 def gated_cli(gate: Path, *args: str | os.PathLike[str]) -> list[str]:
     """argv of a ``collabscope`` run that pauses between ingest and extract, holding its lock.
 
     It writes ``<gate>.waiting`` when it reaches the pause and goes on once ``gate`` exists,
     so a test can act "while the first run works" without racing a fast machine.
     """
-    code = (
-        "import sys, time, pathlib\n"
+    return _patched_cli(
         "import extractor.cli.pipeline as p\n"
-        "gate = pathlib.Path(sys.argv[1]); original = p.do_extract\n"
+        "original = p.do_extract\n"
         "def paused(*a, **k):\n"
-        "    pathlib.Path(str(gate) + '.waiting').touch()\n"
-        "    while not gate.exists(): time.sleep(0.01)\n"
+        "    pathlib.Path(str(marker) + '.waiting').touch()\n"
+        "    while not marker.exists(): time.sleep(0.01)\n"
         "    return original(*a, **k)\n"
-        "p.do_extract = paused\n"
-        "sys.argv = ['collabscope'] + sys.argv[2:]\n"
-        "from extractor.cli import main; main()\n"
-    )
-    return [sys.executable, "-c", code, str(gate), *map(str, args)]
+        "p.do_extract = paused\n", gate, args)
 
 
 def stalled_after_first_commit_cli(waiting: Path, *args: str | os.PathLike[str]) -> list[str]:
@@ -223,22 +231,17 @@ def stalled_after_first_commit_cli(waiting: Path, *args: str | os.PathLike[str])
     by a stall (until a signal arrives): an interrupt then lands mid-ingest for certain, with
     rows committed and the rest still to parse, however fast the machine. ``waiting`` is
     created when the stall begins."""
-    code = (
-        "import sys, time, pathlib, signal\n"
+    return _patched_cli(
         "signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, as in a terminal\n"
         "from extractor.store import Store\n"
-        "waiting = pathlib.Path(sys.argv[1]); original = Store.add_document_rows\n"
+        "original = Store.add_document_rows\n"
         "def stalled(self, *a, **k):\n"
         "    out = original(self, *a, **k)\n"
-        "    if any(out) and not waiting.exists():\n"
-        "        waiting.touch()\n"
+        "    if any(out) and not marker.exists():\n"
+        "        marker.touch()\n"
         "        while True: time.sleep(0.01)\n"
         "    return out\n"
-        "Store.add_document_rows = stalled\n"
-        "sys.argv = ['collabscope'] + sys.argv[2:]\n"
-        "from extractor.cli import main; main()\n"
-    )
-    return [sys.executable, "-c", code, str(waiting), *map(str, args)]
+        "Store.add_document_rows = stalled\n", waiting, args)
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ character offsets in the cleaned text, which lets callers tell *where* a name wa
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -100,28 +101,23 @@ def _keeps_lead_letter(text: str) -> bool:
     return word.casefold() in lower_prefixed_names()
 
 
-_lower_prefixed: frozenset[str] | None = None
-
-
+@functools.cache
 def lower_prefixed_names() -> frozenset[str]:
     """Casefolded first words of gazetteer names and aliases that start with a lower-case
     letter before a capital ("iFLYTEK", "eBay", "xAI"): never a footnote letter + name.
     Read once from organisations.jsonl (names and aliases, not the derived tables)."""
-    global _lower_prefixed
-    if _lower_prefixed is None:
-        words: set[str] = set()
-        try:
-            from extractor.resolve.entries import load_organisations
+    words: set[str] = set()
+    try:
+        from extractor.resolve.entries import load_organisations
 
-            for e in load_organisations():
-                for spelling in (e.name, *e.aliases):
-                    m = _LEAD_LETTER_WORD_RE.match(spelling)
-                    if m:
-                        words.add(m.group(1).rstrip(".-").casefold())
-        except (OSError, ValueError):
-            pass
-        _lower_prefixed = frozenset(words)
-    return _lower_prefixed
+        for e in load_organisations():
+            for spelling in (e.name, *e.aliases):
+                m = _LEAD_LETTER_WORD_RE.match(spelling)
+                if m:
+                    words.add(m.group(1).rstrip(".-").casefold())
+    except (OSError, ValueError):
+        pass
+    return frozenset(words)
 
 
 @dataclass(frozen=True, slots=True)
