@@ -23,13 +23,11 @@ the writer is *inline*: each row is written at once on the caller's thread, as b
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections import deque
 from typing import Any
 
-from sqlite_utils import Database
 
 from ...errors import StoreError
 from ...schemas import ExtractionMeta, PaperExtraction
@@ -40,15 +38,7 @@ _STOP = object()
 
 def open_writer_store(store: Store) -> Store:
     """A second connection to ``store``'s file, for the writer thread (tests patch this)."""
-    conn = sqlite3.connect(str(store.path), check_same_thread=False, timeout=30)
-    try:
-        db = Database(conn)
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA synchronous = NORMAL")
-    except BaseException:
-        conn.close()
-        raise
-    return Store(db, store.path)
+    return Store.open(store.path, create=False)
 
 
 class Writer:
