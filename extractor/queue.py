@@ -208,12 +208,8 @@ _ROUTE_SQL = """SELECT r.paper_id, r.status, r.version, r.audit, s.paper_id IS N
 
 def _paged_by_id(store: Store, sql: str, chunk: int) -> Iterator[dict[str, Any]]:
     """Rows of ``sql`` (aliasing records as r, no WHERE) in paper-id order, ``chunk`` per query."""
-    rows = store.query(sql + " ORDER BY r.paper_id LIMIT ?", [chunk])
-    while rows:
-        yield from rows
-        if len(rows) < chunk:
-            return
-        rows = store.query(sql + " WHERE r.paper_id > ? ORDER BY r.paper_id LIMIT ?", [rows[-1]["paper_id"], chunk])
+    return _keyset_pages(store, sql + " WHERE 1", [], "r.paper_id", "r.paper_id > ?", lambda row: [row["paper_id"]],
+                         chunk)
 
 
 def _plan_records(store: Store, plan: dict[str, dict[str, Any]],
