@@ -13,8 +13,7 @@ the memory of its whole process tree (parent + parser workers) sampled from /pro
 Baseline in the same run: bare pymupdf page-1 ``get_text("dict")`` over the same files
 with all cores (the parsing floor). Rules extraction + resolve is also timed in-process
 on 1,000 stored documents (no process start, no database writes) for papers/s per core,
-unless benchmarks/bench_rules.py exists (the rules engineer's, reported in its own
-section) -- it is measured here anyway, as a cross-check.
+as a cross-check of benchmarks/bench_rules.py (which has its own section).
 
 Targets: under 3 minutes and under 1 GiB peak for the 5,290 PDFs on this machine;
 rules + resolve >= 200 papers/s per core.
@@ -25,25 +24,32 @@ rules + resolve >= 200 papers/s per core.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .bench_ingest import bare_page1, pool_rate
-from .common import CLI, OUT, ROOT, Measured, cores, fmt, median, mib, run_measured, scale, table, verdict, write_section
-from .corpus import describe, files_of, subset
+from benchmarks.bench_ingest import bare_page1, pool_rate
+from benchmarks.common import (
+    CLI,
+    OUT,
+    Measured,
+    cores,
+    fmt,
+    median,
+    mib,
+    run_measured,
+    scale,
+    table,
+    verdict,
+    write_section,
+)
+from benchmarks.corpus import describe, files_of, subset
 
 TARGET_WALL = 180.0
 TARGET_MEM = 1024 * 1048576
 TARGET_RULES = 200.0
-
-
-def has_command(name: str) -> bool:
-    proc = subprocess.run([*CLI, name, "--help"], capture_output=True, text=True)
-    return proc.returncode == 0
 
 
 def stage(name: str, args: list[str]) -> Measured:
@@ -81,8 +87,7 @@ def run() -> dict[str, Any]:
     folder = subset(sc.e2e)
     files = files_of(folder)
     work = Path(tempfile.mkdtemp(prefix="bench-e2e-", dir=OUT if OUT.exists() else None))
-    report = has_command("report")
-    res: dict[str, Any] = {"n": len(files), "cores": cores(), "corpus": describe(), "report": report}
+    res: dict[str, Any] = {"n": len(files), "cores": cores(), "corpus": describe()}
     try:
         pool_rate(bare_page1, files[:200], cores())  # warm the page cache for every column alike
         t0 = time.perf_counter()
@@ -93,9 +98,9 @@ def run() -> dict[str, Any]:
         print("pass 1: collabscope run (+ report)", flush=True)
         db = work / "run.db"
         run_m = stage("run", ["run", str(folder), "--db", str(db), "-q"])
-        rep_m = stage("report", ["report", "--db", str(db), "--out", str(work / "report.html")]) if report else None
+        rep_m = stage("report", ["report", "--db", str(db), "--out", str(work / "report.html")])
         rerun_m = stage("run again", ["run", str(folder), "--db", str(db), "-q"])
-        res["run"], res["run_report"], res["rerun"] = run_m.as_dict(), rep_m.as_dict() if rep_m else None, rerun_m.as_dict()
+        res["run"], res["run_report"], res["rerun"] = run_m.as_dict(), rep_m.as_dict(), rerun_m.as_dict()
         res["db_bytes"] = db.stat().st_size + sum(p.stat().st_size for p in work.glob("run.db-*"))
 
         print("pass 2: stage by stage", flush=True)
@@ -104,22 +109,20 @@ def run() -> dict[str, Any]:
             "ingest": stage("ingest", ["ingest", str(folder), "--db", str(db2), "-q"]),
             "extract (rules)": stage("extract", ["extract", "--backend", "rules", "--db", str(db2), "-q"]),
             "reconcile (+ route)": stage("reconcile", ["reconcile", "--db", str(db2), "-q"]),
+            "report": stage("report", ["report", "--db", str(db2), "--out", str(work / "report2.html")]),
         }
-        if report:
-            stages["report"] = stage("report", ["report", "--db", str(db2), "--out", str(work / "report2.html")])
         res["stages"] = {k: v.as_dict() for k, v in stages.items()}
         res["rules"] = rules_rate(db2, n=min(1000, len(files)))
         print(f"rules in-process: {res['rules']['rate']:.0f} papers/s per core", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    total = run_m.wall + (rep_m.wall if rep_m else 0.0)
-    peak = max(run_m.peak_pss_tree, rep_m.peak_pss_tree if rep_m else 0)
+    total = run_m.wall + rep_m.wall
+    peak = max(run_m.peak_pss_tree, rep_m.peak_pss_tree)
     res["total_wall"] = total
     res["peak_pss"] = peak
     res["met_wall"] = total < TARGET_WALL
     res["met_mem"] = peak < TARGET_MEM
     res["met_rules"] = res["rules"]["rate"] >= TARGET_RULES
-    res["bench_rules_exists"] = (ROOT / "benchmarks" / "bench_rules.py").exists()
     return res
 
 
@@ -130,10 +133,8 @@ def render(res: dict[str, Any]) -> str:
         return [label, fmt(m["wall"]), fmt(m.get("cpu", 0.0)), fmt(n / m["wall"], 0), mib(m["peak_pss_tree"]),
                 mib(m["peak_rss_tree"]), mib(m["max_rss_single"])]
 
-    rows = [row("`collabscope run`", run_m)]
-    if rep_m:
-        rows.append(row("`collabscope report`", rep_m))
-    cpu_total = run_m.get("cpu", 0.0) + (rep_m.get("cpu", 0.0) if rep_m else 0.0)
+    rows = [row("`collabscope run`", run_m), row("`collabscope report`", rep_m)]
+    cpu_total = run_m.get("cpu", 0.0) + rep_m.get("cpu", 0.0)
     rows.append(["**total**", f"**{fmt(res['total_wall'])}**", f"**{fmt(cpu_total)}**",
                  f"**{fmt(n / res['total_wall'], 0)}**", f"**{mib(res['peak_pss'])}**", "", ""])
     rows.append(row("`collabscope run` again (nothing to do)", rerun))
@@ -170,15 +171,12 @@ def render(res: dict[str, Any]) -> str:
         "",
         f"Rules extraction + resolve in one process on {res['rules']['papers']:,} stored documents (CPU time, no "
         f"database writes, median of {len(res['rules']['rates'])} passes): **{fmt(res['rules']['rate'], 0)} papers/s "
-        f"per core**; target ≥ {TARGET_RULES:g}: {verdict(res['met_rules'])}."
-        + (" (The rules engineer's own benchmark has its section below.)" if res["bench_rules_exists"] else ""),
+        f"per core**; target ≥ {TARGET_RULES:g}: {verdict(res['met_rules'])} (`bench_rules` has its own section).",
         "",
         f"Database after the run: {res['db_bytes'] / 1048576:,.1f} MiB = "
         f"{res['db_bytes'] / 1048576 / (n / 1000):,.1f} MiB per 1,000 papers (documents with page-1 layout and "
         "full text, extractions, records, audit log, signals).",
     ]
-    if not res["report"]:
-        md += ["", "`collabscope report` does not exist yet: the total is ingest → rules → reconcile."]
     return "\n".join(md)
 
 

@@ -2,7 +2,7 @@
 
 Each size is a fresh database and the first N PDFs of the one benchmark corpus, run as
 the user runs it, stage by stage (``collabscope ingest``, ``extract``, ``reconcile``,
-``report`` when it exists) so a super-linear stage can be named, then ``collabscope run``
+``report``) so a super-linear stage can be named, then ``collabscope run``
 again on the same folder (the idempotent re-run a user does after adding files).
 
 For each stage and the total: a least-squares line t = a + b·n (slope b in seconds per
@@ -23,15 +23,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .bench_e2e import has_command, stage
-from .common import OUT, fmt, linear_fit, mib, scale, table, write_section
-from .corpus import subset
+from benchmarks.bench_e2e import stage
+from benchmarks.common import OUT, fmt, linear_fit, mib, scale, table, write_section
+from benchmarks.corpus import subset
 
 
 def run() -> dict[str, Any]:
     sc = scale()
     sizes = list(sc.growth)
-    report = has_command("report")
     work = Path(tempfile.mkdtemp(prefix="bench-growth-", dir=OUT if OUT.exists() else None))
     per: dict[int, dict[str, Any]] = {}
     try:
@@ -43,9 +42,8 @@ def run() -> dict[str, Any]:
                 "ingest": stage("ingest", ["ingest", str(folder), "--db", str(db), "-q"]),
                 "extract": stage("extract", ["extract", "--backend", "rules", "--db", str(db), "-q"]),
                 "reconcile": stage("reconcile", ["reconcile", "--db", str(db), "-q"]),
+                "report": stage("report", ["report", "--db", str(db), "--out", str(work / f"g{n}.html")]),
             }
-            if report:
-                st["report"] = stage("report", ["report", "--db", str(db), "--out", str(work / f"g{n}.html")])
             rerun = stage("run again", ["run", str(folder), "--db", str(db), "-q"])
             per[n] = {"stages": {k: v.as_dict() for k, v in st.items()}, "rerun": rerun.as_dict(),
                       "total": sum(v.wall for v in st.values()),
@@ -67,7 +65,7 @@ def run() -> dict[str, Any]:
     mem = [per[n]["peak_pss"] for n in sizes]
     _, mem_slope, mem_r2 = linear_fit(sizes, mem)
     return {"sizes": sizes, "per": per, "fits": fits, "mem": mem, "mem_slope_per_1k": mem_slope * 1000,
-            "mem_r2": mem_r2, "report": report}
+            "mem_r2": mem_r2}
 
 
 def render(res: dict[str, Any]) -> str:
@@ -89,8 +87,8 @@ def render(res: dict[str, Any]) -> str:
     md = [
         "## Growth",
         "",
-        f"Fresh database per size, first N PDFs of the benchmark corpus, one process per stage. Wall seconds, "
-        f"seconds per 1,000 papers at each size, and a least-squares line per stage:",
+        "Fresh database per size, first N PDFs of the benchmark corpus, one process per stage. Wall seconds, "
+        "seconds per 1,000 papers at each size, and a least-squares line per stage:",
         "",
         table(hdr, rows),
         "",

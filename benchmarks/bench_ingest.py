@@ -5,10 +5,10 @@ hits them alike, all using the same number of processes:
 
 - **limit**: a process pool that opens each PDF, loads page 1 and calls
   ``get_text("dict")``, returning nothing big. No ingest can beat this on these files.
-- **parse**: the same pool running ``extractor.ingest.read_document`` (layout zones, the
+- **parse**: the same pool running ``extractor.ingest.files.read_document`` (layout zones, the
   text of later pages, the ``Document`` model) but no database: the cost of what ingest
   keeps, without the cost of keeping it.
-- **ingest**: ``extractor.ingest.ingest_paths`` into a fresh SQLite file (hashing,
+- **ingest**: ``extractor.ingest.files.ingest_paths`` into a fresh SQLite file (hashing,
   supervised parser processes, results sent back, one row written per file).
 
 The target is ingest ≥ 0.5 × limit with all cores. A per-document breakdown (the row a
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pymupdf
 
-from .common import cores, fmt, median, scale, table, verdict, write_section
-from .corpus import describe, files_of, subset
+from benchmarks.common import cores, fmt, median, scale, table, verdict, write_section
+from benchmarks.corpus import describe, files_of, subset
 
 TARGET = 0.5
 
@@ -44,7 +44,7 @@ def bare_page1(path: str) -> int:
 
 
 def parse_only(path: str) -> int:
-    from extractor.ingest import read_document
+    from extractor.ingest.files import read_document
 
     doc = read_document(path)
     return len(doc.full_text or "")
@@ -79,7 +79,7 @@ def pool_rate(func, files: list[Path], workers: int) -> float:
 
 
 def ingest_rate(folder: Path, n: int, workers: int) -> float:
-    from extractor.ingest import ingest_paths
+    from extractor.ingest.files import ingest_paths
     from extractor.store import Store
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -102,8 +102,9 @@ def parent_costs(files: list[Path], k: int = 200) -> dict[str, float]:
     (``read_document_row``); the parent unpickles it and inserts rows in batches
     (``Store.add_document_rows``, one transaction per batch).
     """
-    from extractor.ingest import IngestLimits, hash_file, read_document, read_document_row
-    from extractor.store import Store, encode_front
+    from extractor.ingest.files import IngestLimits, hash_file, read_document, read_document_row
+    from extractor.store import Store
+    from extractor.store.documents import encode_front
 
     limits = IngestLimits()
     docs = [read_document(p) for p in files[:k]]
@@ -149,7 +150,7 @@ def dask_run(folder: Path, n: int, workers: int, rounds: int) -> dict[str, float
         from distributed import LocalCluster
     except ImportError:
         return None
-    from extractor.distributed import ingest_paths_dask
+    from extractor.ingest.distributed import ingest_paths_dask
     from extractor.store import Store
 
     rates, client_ms = [], []

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -77,7 +76,7 @@ class Server:
 
     def __init__(self, latency: float):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "extractor.devtools.fake_openai", "--port", "0", "--latency", str(latency),
+            [sys.executable, "-m", "devtools.fake_openai", "--port", "0", "--latency", str(latency),
              "--no-bodies"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.base_url = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
         self.root = self.base_url.removesuffix("/v1")
@@ -180,50 +179,52 @@ def throughput(server: Server, concurrency: int, waves: int, work: Path) -> dict
             "requests": r["requests"], "failed": r["failed"]}
 
 
-def count(db: Path, sql: str) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
+def counts(db: Path) -> dict[str, int]:
+    """Extractions (all, and without error) and logged requests, read through a read-only store."""
+    from extractor.store import Store
+
+    with Store.open(db, readonly=True) as store:
+        status = store.status_counts()
+    ok = sum(status["extractions"].values())
+    return {"extractions": ok + status["extraction_failures"], "extractions_ok": ok, "llm_calls": status["llm_calls"]}
 
 
 def kill_and_resume(server: Server, n: int, concurrency: int, work: Path) -> dict[str, Any]:
+    from extractor.errors import StoreError
+    from extractor.store import Store
+
     db = work / "kill.db"
     make_db(db, n)
     server.reset()
     proc = child(db, server.base_url, concurrency)
     deadline = time.monotonic() + 600
-    done = 0
     while time.monotonic() < deadline:
         time.sleep(0.05)
         try:
-            done = count(db, "SELECT count(*) FROM extractions")
-        except sqlite3.OperationalError:
+            if counts(db)["extractions"] >= n // 2:
+                break
+        except StoreError:  # the child holds the file at that moment (creating, migrating): look again
             continue
-        if done >= n // 2:
-            break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stdout.close()  # type: ignore[union-attr]
     time.sleep(LATENCY + 0.3)  # requests already on the wire reach the server and finish
     at_kill = server.stats()
-    saved_at_kill = count(db, "SELECT count(*) FROM extractions")
-    logged_at_kill = count(db, "SELECT count(*) FROM llm_calls")
-    in_flight = at_kill["requests"] - logged_at_kill  # sent, never answered to the killed client
+    before = counts(db)
+    in_flight = at_kill["requests"] - before["llm_calls"]  # sent, never answered to the killed client
     resumed = child(db, server.base_url, concurrency)
     out, _ = resumed.communicate()
     r = json.loads(out.strip().splitlines()[-1])
     total = server.stats()["requests"]
+    with Store.open(db, readonly=True) as store:
+        duplicates = store.duplicate_counts()
     return {
-        "docs": n, "concurrency": concurrency, "killed_after": saved_at_kill, "requests_before_kill": at_kill["requests"],
-        "in_flight_at_kill": in_flight, "resumed_requests": r["requests"], "total_requests": total,
-        "bound": n + in_flight, "within_bound": total <= n + in_flight,
-        "extractions": count(db, "SELECT count(*) FROM extractions WHERE error IS NULL"),
-        "duplicate_extractions": count(db, "SELECT count(*) FROM (SELECT sha256 FROM extractions GROUP BY sha256, backend "
-                                           "HAVING count(*) > 1)"),
-        "duplicate_answers": count(db, "SELECT count(*) FROM (SELECT cache_key FROM llm_calls WHERE parsed IS NOT NULL "
-                                       "GROUP BY cache_key HAVING count(*) > 1)"),
+        "docs": n, "concurrency": concurrency, "killed_after": before["extractions"],
+        "requests_before_kill": at_kill["requests"], "in_flight_at_kill": in_flight, "resumed_requests": r["requests"],
+        "total_requests": total, "bound": n + in_flight, "within_bound": total <= n + in_flight,
+        "extractions": counts(db)["extractions_ok"],
+        "duplicate_extractions": duplicates["extractions"],
+        "duplicate_answers": duplicates["answers"],
     }
 
 

@@ -10,7 +10,7 @@ the same documents into memory and times, in this process (one core):
 * ``extract()`` only: a fresh :class:`RulesBackend` per run, so its resolver cache starts
   cold, then one extraction per document (layout reading, names, units, emails, resolver,
   model taxonomy);
-* ``extract()`` + reconcile: the same, plus :func:`extractor.reconcile.build_record` on
+* ``extract()`` + reconcile: the same, plus :func:`extractor.reconcile.merge.build_record` on
   each extraction (merge, grounding checks, signals, calibrated confidence), without
   the SQLite writes.
 
@@ -25,21 +25,20 @@ import sys
 import time
 from pathlib import Path
 
-from .common import OUT, cores, median, table, verdict, write_section
-from .corpus import describe, subset
+from benchmarks.common import OUT, cores, median, table, verdict, write_section
+from benchmarks.corpus import describe, subset
 
 TARGET = 200.0
 
 
 def _documents(n: int) -> list:
-    from extractor.ingest import IngestLimits, ingest_paths
+    from extractor.ingest.files import IngestLimits, ingest_paths
     from extractor.store import Store
 
     folder = subset(n)
     db = OUT / f"rules-{n}.db"
     with Store.open(db) as store:
-        have = store.query("SELECT COUNT(*) AS n FROM documents WHERE error IS NULL")[0]["n"]
-        if have < n:
+        if len(store.document_hashes()) < n:
             print(f"ingesting {n} PDFs from {folder} into {db} ...", file=sys.stderr)
             ingest_paths(store, [folder], limits=IngestLimits(), workers=cores())
         return list(store.iter_documents())[:n]
@@ -48,7 +47,7 @@ def _documents(n: int) -> list:
 def _run(docs: list, reconcile: bool) -> tuple[float, float]:
     """(papers per CPU second, papers per wall-clock second) of one pass over ``docs``."""
     from extractor.extract.rules import RulesBackend
-    from extractor.reconcile import build_record
+    from extractor.reconcile.merge import build_record
 
     backend = RulesBackend()
     meta = backend.meta()

@@ -27,7 +27,6 @@ to approve a correct record; ≤ 4 to fix one wrong country.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import subprocess
 import sys
@@ -36,8 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import CLI, OUT, fmt, percentile, scale, table, verdict, write_section
-from .corpus import subset
+from benchmarks.common import CLI, OUT, fmt, percentile, scale, table, verdict, write_section
+from benchmarks.corpus import subset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,13 +80,11 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
     proc = subprocess.run([*CLI, "run", str(folder), "--db", str(tmpl), "-q"], capture_output=True, text=True)
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"template run failed ({proc.returncode}): {proc.stderr[-1500:]}")
-    src = Store.open(tmpl)
-    records = list(src.iter_records())
-    docs = {r.sha256: src.get_document(r.sha256, with_full_text=False) for r in records}
-    exts = {r.sha256: src.extractions_for(r.sha256) for r in records}
-    signals = {r["paper_id"]: r for r in src.query("SELECT * FROM review_signals")} \
-        if src.db["review_signals"].exists() else {}
-    src.close()
+    with Store.open(tmpl, readonly=True) as src:
+        records = list(src.iter_records())
+        docs = {r.sha256: src.get_document(r.sha256, with_full_text=False) for r in records}
+        exts = {r.sha256: src.extractions_for(r.sha256) for r in records}
+        signals = {r["paper_id"]: r for r in src.review_signal_rows()}
 
     db = work / f"ui-{n}.db"
     links = work / "pdfs"
@@ -95,6 +92,7 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
     rng = random.Random(n)
     t0 = time.perf_counter()
     store = Store.open(db)
+    cloned_signals = []
     with store.write():
         for i in range(n):
             t = records[i % len(records)]
@@ -112,11 +110,9 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
                                                           "priority": prio}), f"ui-{i}")
             sig = signals.get(t.paper_id)
             if sig:
-                row = {**sig, "paper_id": pid, "priority": prio, "audit_u": rng.random()}
-                store.db.execute(f"INSERT OR REPLACE INTO review_signals ({', '.join(row)}) "
-                                 f"VALUES ({', '.join('?' for _ in row)})", list(row.values()))
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.db.execute("ANALYZE")
+                cloned_signals.append({**sig, "paper_id": pid, "priority": prio, "audit_u": rng.random()})
+        store.copy_review_signal_rows(cloned_signals)
+    store.optimize()
     counts = store.status_counts()["records"]
     store.close()
     info = {"records": n, "templates": len(records), "build_s": round(time.perf_counter() - t0, 1),
@@ -132,7 +128,7 @@ def library_share(db: Path, samples: int) -> dict[str, Any]:
     """approve + serve_next in-process, on a copy of the database (no UI)."""
     import shutil
 
-    from extractor import review
+    from extractor.review import actions as review
     from extractor.store import Store
 
     copy = db.with_name("lib-" + db.name)

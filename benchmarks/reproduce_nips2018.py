@@ -3,7 +3,7 @@
 Steps (each can be skipped when its output exists):
 
 1. render the 892 papers of ``nips2018.jsonl`` as PDFs with ground truth
-   (``python -m extractor.devtools.generate``);
+   (``python -m devtools.generate``);
 2. ``collabscope run`` them with the offline rules backend;
 3. compute the US–CN share with :mod:`extractor.aggregate` (machine-only: nobody reviewed);
 4. compare paper by paper with the source labels and with what the PDFs actually print;
@@ -88,8 +88,8 @@ def scenario(db: Path, name: str, truth: dict[str, dict], **kw: object) -> tuple
     copy = db.with_name(f"{db.stem}-{name}.db")
     for suffix in ("", "-wal", "-shm"):
         Path(str(copy) + suffix).unlink(missing_ok=True)
-    with Store.open(db) as store:  # a consistent copy through SQLite, WAL included
-        store.db.execute(f"VACUUM INTO '{copy}'")
+    with Store.open(db, readonly=True) as store:
+        store.copy_to(copy)
     reviewed = oracle_review(copy, truth, **kw)  # type: ignore[arg-type]
     with Store.open(copy) as store:
         pop = load_population(store)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = [py, "-c", "from extractor.cli import main; main()"]
     t_gen = t_run = 0.0
     if not (args.pdfs / "truth.jsonl").exists():
-        t_gen = _sh([py, "-m", "extractor.devtools.generate", str(args.source), str(args.pdfs), "--workers", str(args.workers)])
+        t_gen = _sh([py, "-m", "devtools.generate", str(args.source), str(args.pdfs), "--workers", str(args.workers)])
     if not args.db.exists():
         t_run = _sh([*cli, "run", str(args.pdfs), "--db", str(args.db)])
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Commands",
         "",
         "```",
-        f"python -m extractor.devtools.generate {args.source} {args.pdfs} --workers {args.workers}"
+        f"python -m devtools.generate {args.source} {args.pdfs} --workers {args.workers}"
         + (f"   # {t_gen:.0f} s" if t_gen else ""),
         f"collabscope run {args.pdfs} --db {args.db}" + (f"   # {t_run:.0f} s" if t_run else ""),
         f"collabscope stats --db {args.db} --pair US,CN",

@@ -4,8 +4,8 @@ Each repetition builds a synthetic corpus with known country sets, a machine rea
 known noise (most errors *drop* a country, the rest swap one for another), optionally a
 confidence model that routes most wrong records to a priority queue that people then
 review in full, and a uniform audit sample of the remaining (confident) records: 5% or
-50, whichever is larger, as in issue 5. It then computes the same interval the report
-prints (:func:`extractor.intervals.ppi_total`) for three statistics — the US–CN pair
+50, whichever is larger, as routing draws it. It then computes the same interval the report
+prints (:func:`extractor.aggregate.intervals.ppi_total`) for three statistics — the US–CN pair
 share, the international share, and the CN share — and records whether it covers the
 true value. It also runs two Wald-type alternatives (Agresti–Min's adjusted Wald and the
 plain Wald variance of the textbook PPI formula) and the uncorrected machine figure, to
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from extractor.intervals import AuditCounts, ppi_total
+from extractor.aggregate.intervals import AuditCounts, ppi_total
 
 COUNTRIES = ["US", "CN", "GB", "DE", "CA", "FR", "JP", "KR", "CH", "IL"]
 WEIGHTS = np.array([0.40, 0.22, 0.06, 0.06, 0.05, 0.04, 0.04, 0.04, 0.04, 0.05])
@@ -131,7 +131,7 @@ def simulate(s: Setting, reps: int, seed: int) -> dict[str, object]:
         r = one_run(rng, s)
         t = r["truth"]
         for a in cover:
-            lo, hi, total = r[a][:, 0], r[a][:, 1], r[a][:, 2]
+            lo, hi = r[a][:, 0], r[a][:, 1]
             cover[a] += (lo <= t) & (t <= hi)
             width[a] += (hi - lo) / s.n_papers
         ppi_err += np.abs(r["tango"][:, 2] - t) / s.n_papers

@@ -7,6 +7,6 @@ import sys as _sys
 # threads in a process that later forks ingest workers. collabscope reads layout from text
 # spans and never uses them, so both imports are declined (pymupdf catches ImportError).
 for _optional in ("pymupdf.layout", "pymupdf4llm"):
-    _sys.modules.setdefault(_optional, None)
+    _sys.modules.setdefault(_optional, None)  # type: ignore[arg-type]
 
 __version__ = "0.1.0"

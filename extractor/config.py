@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from .errors import ConfigError
+from extractor.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "collabscope.toml"
 
@@ -95,7 +96,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def load_settings(
     config_path: Path | str | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     **flags: Any,
 ) -> Settings:
     """Build settings from defaults, the config file, the environment, then flags.
@@ -103,10 +104,10 @@ def load_settings(
     Flags whose value is ``None`` are treated as not given, so CLI options can default
     to ``None`` and fall through to the environment and the file.
     """
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, Any] = {}
 
-    path = config_path or env.get("COLLABSCOPE_CONFIG")
+    path = config_path or environ.get("COLLABSCOPE_CONFIG")
     if path:
         path = Path(path)
         if not path.exists():
@@ -116,13 +117,13 @@ def load_settings(
         values.update(_read_config_file(Path(DEFAULT_CONFIG_FILE)))
 
     for env_name, field in _ENV_ALIASES.items():
-        if env.get(env_name):
-            values[field] = env[env_name]
+        if environ.get(env_name):
+            values[field] = environ[env_name]
     for field in Settings.model_fields:
         env_name = f"COLLABSCOPE_{field.upper()}"
-        if env.get(env_name):
-            values[field] = _coerce_env(field, env[env_name])
-    key_file = env.get("COLLABSCOPE_API_KEY_FILE")
+        if environ.get(env_name):
+            values[field] = _coerce_env(field, environ[env_name])
+    key_file = environ.get("COLLABSCOPE_API_KEY_FILE")
     if key_file and "api_key" not in flags:
         try:
             values["api_key"] = Path(key_file).read_text().strip()

@@ -1,7 +1,7 @@
 """The pipeline lock: one writer of the pipeline steps per database at a time.
 
 SQLite already keeps the file consistent under concurrent writers (WAL, busy timeout,
-short ``BEGIN IMMEDIATE`` transactions, ``INSERT OR IGNORE`` on document hashes), so two
+short write transactions taken up front, document hashes written at most once), so two
 ``collabscope run`` processes on one database would not corrupt it. They would still
 waste work: both parse every new file, both extract (and pay the LLM for) the same
 documents, both rewrite the same records. So the pipeline commands (ingest, extract,
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import CollabscopeError, StoreError
+from extractor.errors import CollabscopeError, StoreError
 
 try:  # POSIX
     import fcntl

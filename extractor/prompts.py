@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from extractor.errors import ConfigError
 
 #: Override with COLLABSCOPE_PROMPTS_DIR (tests, packaged installs, prompt experiments).
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"

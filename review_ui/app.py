@@ -2,8 +2,8 @@
 
 Launched by ``collabscope review``, which passes the database path in COLLABSCOPE_DB.
 Every page is behind the same gate (authentication when configured, and a reviewer name
-for the audit log); pages call library functions only (extractor.review / queue /
-review_stats / aggregate / store), never SQL.
+for the audit log); pages call library functions only (extractor.review's actions, queue,
+stats and view; aggregate; report; named store methods), never SQL.
 """
 
 from __future__ import annotations

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import streamlit as st
 
-from extractor import review
-from extractor.review_view import inert
+from extractor.review import actions as review
+from extractor.review.queue import QueueFilter
+from extractor.review.view import inert
 from extractor.store import Store
+from review_ui import auth
 
 #: Page files, relative to app.py (st.switch_page and AppTest.switch_page take these).
 QUEUE_PAGE = "views/queue.py"
@@ -69,8 +70,6 @@ def reviewer() -> str:
     app.py's gate runs before any page, this holds even if a page is run another way)."""
     name = st.session_state.get("reviewer", "")
     if not name:
-        from review_ui import auth
-
         return auth.require_reviewer()
     return name
 
@@ -111,7 +110,8 @@ def nav() -> Nav:
     return st.session_state["nav"]
 
 
-def queue_filters(n: Nav) -> Any:
+def queue_filters(n: Nav) -> QueueFilter | None:
+    """The queue filters this session chose (None when nothing is filtered)."""
     return review.make_filters(**n.filters) if n.filters else None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
-from extractor.review_view import country_codes, country_label, inert
+from extractor.review.view import country_codes, country_label, inert
 from extractor.schemas import PaperContent, Role, Sector
 from review_ui.common import _md_escape
 

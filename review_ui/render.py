@@ -18,8 +18,10 @@ from typing import Any
 
 import pymupdf
 
-from extractor.review_view import EvidenceBox, evidence_boxes, flagged_affiliation_ids
+from extractor.review.queue import QueueFilter, queue_head
+from extractor.review.view import EvidenceBox, evidence_boxes, flagged_affiliation_ids
 from extractor.schemas import Document, PaperRecord
+from extractor.store import Store
 
 #: RGB (0-1) per kind of evidence; flagged affiliations are drawn red and thicker.
 COLOURS = {
@@ -119,7 +121,7 @@ def display_flagged(record: PaperRecord, extractions: list[tuple[Any, Any]], kno
     return [aid for aid in flagged_affiliation_ids(record, extractions) if aid in known][:3]
 
 
-def prefetch(db_path: str, *, filters: Any = None, audit: bool = False, n: int = 2) -> None:
+def prefetch(db_path: str, *, filters: QueueFilter | None = None, audit: bool = False, n: int = 2) -> None:
     """Render the next ``n`` queued records' pages in the background (best effort)."""
     key = f"{db_path}|{filters}|{audit}"
     with _LOCK:
@@ -129,13 +131,10 @@ def prefetch(db_path: str, *, filters: Any = None, audit: bool = False, n: int =
     _POOL.submit(_prefetch, db_path, filters, audit, n, key)
 
 
-def _prefetch(db_path: str, filters: Any, audit: bool, n: int, key: str) -> None:
-    from extractor import queue
-    from extractor.store import Store
-
+def _prefetch(db_path: str, filters: QueueFilter | None, audit: bool, n: int, key: str) -> None:
     try:
         with Store.open(db_path, create=False) as store:
-            for item in queue.queue_head(store, n=n, filters=filters, audit=audit):
+            for item in queue_head(store, n=n, filters=filters, audit=audit):
                 record = store.get_record(item.paper_id)
                 doc = store.get_document(record.sha256, with_full_text=False)
                 pairs = [(m, e) for m, e, _ in store.extractions_for(record.sha256)]

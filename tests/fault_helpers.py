@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from extractor.ingest import IngestLimits, read_document_isolated
+from extractor.ingest.files import IngestLimits, read_document_isolated
 from extractor.schemas import Document
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,22 +217,26 @@ def gated_cli(gate: Path, *args: str | os.PathLike[str]) -> list[str]:
     so a test can act "while the first run works" without racing a fast machine.
     """
     return _patched_cli(
-        "import extractor.cli.pipeline as p\n"
-        "original = p.do_extract\n"
+        "import extractor.pipeline as p\n"
+        "original = p.extract_step\n"
         "def paused(*a, **k):\n"
         "    pathlib.Path(str(marker) + '.waiting').touch()\n"
         "    while not marker.exists(): time.sleep(0.01)\n"
         "    return original(*a, **k)\n"
-        "p.do_extract = paused\n", gate, args)
+        "p.extract_step = paused\n", gate, args)
 
 
 def stalled_after_first_commit_cli(waiting: Path, *args: str | os.PathLike[str]) -> list[str]:
     """argv of a ``collabscope`` command whose first committed batch of documents is followed
     by a stall (until a signal arrives): an interrupt then lands mid-ingest for certain, with
-    rows committed and the rest still to parse, however fast the machine. ``waiting`` is
+    rows committed and the rest still to parse, however fast the machine (batches are cut
+    to a few rows, so even a machine that parses every file within one commit window
+    commits only some of them first). ``waiting`` is
     created when the stall begins."""
     return _patched_cli(
         "signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, as in a terminal\n"
+        "import extractor.ingest.files as files\n"
+        "files.COMMIT_ROWS = 4  # small batches: the first commit never holds every file\n"
         "from extractor.store import Store\n"
         "original = Store.add_document_rows\n"
         "def stalled(self, *a, **k):\n"
@@ -374,8 +378,8 @@ def unlocked_pipeline(db: str, folder: str) -> None:
     """
     from extractor.config import Settings
     from extractor.extract.base import get_backend, run_extract
-    from extractor.ingest import ingest_paths
-    from extractor.reconcile import run_reconcile
+    from extractor.ingest.files import ingest_paths
+    from extractor.reconcile.merge import run_reconcile
     from extractor.store import Store
 
     with Store.open(db) as store:

@@ -8,9 +8,10 @@ outside the repository.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from extractor.ingest import read_document
+from extractor.ingest.files import read_document
 from extractor.schemas import (
     Affiliation,
     Alignment,
@@ -128,10 +129,14 @@ def build(db_path: Path, pdf_dir: Path, *, hostile_host: str | None = None,
 
 
 def copy_db(template: Path, dest: Path) -> Path:
-    """A private copy of a template database (the PDFs stay where the template put them)."""
-    import shutil
+    """A private copy of a template database (the PDFs stay where the template put them).
 
-    with Store.open(template) as s:  # fold the WAL into the main file before copying
-        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copy(template, dest)
+    SQLite's online backup copies what is committed, whether still in the WAL or not.
+    """
+    src, dst = sqlite3.connect(template), sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
     return dest

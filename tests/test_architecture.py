@@ -1,8 +1,10 @@
-"""The module boundaries of the design card, checked by import-linter on every test run.
+"""The module floors of docs/DEVELOPING.md, checked by import-linter on every test run.
 
-The contracts live in pyproject.toml ([tool.importlinter]): the library never imports
-Streamlit or the review UI, library modules do not depend on the CLI or dev tools, and the
-review pages hold no SQL of their own.
+The contracts live in pyproject.toml ([tool.importlinter]): an exhaustive layers contract
+that places every module of the library on a floor, no import cycles at any depth, only the
+store imports SQLite, the library never imports the UI, and nothing below the command line
+imports the dev tools or terminal UI libraries. The tests below also show that each kind of
+breach is caught, on a copy of the tree with one deliberate fault.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("extractor", "review_ui", "devtools")
 
 
 def _lint_imports() -> str:
@@ -24,11 +27,64 @@ def _lint_imports() -> str:
     return exe
 
 
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # PYTHONPATH puts the tree in `cwd` ahead of the editable install of the checkout.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(cwd), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([_lint_imports(), "--no-cache", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.fixture
+def tree_copy(tmp_path: Path) -> Path:
+    """A copy of the packages and pyproject.toml, to break on purpose."""
+    for name in PACKAGES:
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
 def test_import_contracts_are_kept() -> None:
-    proc = subprocess.run([_lint_imports(), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = _run(ROOT)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "BROKEN" not in proc.stdout
-    assert proc.stdout.count("KEPT") >= 3
+    assert proc.stdout.count("KEPT") >= 6, proc.stdout[-2000:]
+
+
+def test_the_copy_of_the_tree_is_clean(tree_copy: Path) -> None:
+    """The faults below are the only difference: the unmodified copy passes."""
+    proc = _run(tree_copy)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_a_module_outside_the_floors_is_refused(tree_copy: Path) -> None:
+    (tree_copy / "extractor" / "stray.py").write_text('"""A module nobody placed on a floor."""\n')
+    proc = _run(tree_copy)
+    assert proc.returncode != 0
+    assert "stray" in proc.stdout + proc.stderr
+
+
+def test_an_upward_import_is_refused(tree_copy: Path) -> None:
+    store = tree_copy / "extractor" / "store" / "base.py"
+    store.write_text(store.read_text() + "\nfrom extractor.review import queue as _upward  # noqa\n")
+    proc = _run(tree_copy)
+    assert proc.returncode != 0
+    assert "extractor.store.base -> extractor.review.queue" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_an_import_cycle_is_refused(tree_copy: Path) -> None:
+    calls = tree_copy / "extractor" / "resolve" / "entries.py"
+    calls.write_text(calls.read_text() + "\ndef _cycle():\n    from extractor.resolve import resolver  # noqa\n")
+    proc = _run(tree_copy)
+    assert proc.returncode != 0
+    assert "No cycles are allowed in extractor.resolve" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_sql_outside_the_store_is_refused(tree_copy: Path) -> None:
+    agg = tree_copy / "extractor" / "aggregate" / "policy.py"
+    agg.write_text(agg.read_text() + "\nimport sqlite3  # noqa\n")
+    proc = _run(tree_copy)
+    assert proc.returncode != 0
+    assert "extractor.aggregate.policy -> sqlite3" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_a_broken_contract_is_detected(tmp_path: Path) -> None:
@@ -36,9 +92,9 @@ def test_a_broken_contract_is_detected(tmp_path: Path) -> None:
     config = tmp_path / "contracts.toml"
     config.write_text(
         '[tool.importlinter]\nroot_packages = ["extractor"]\n\n'
-        '[[tool.importlinter.contracts]]\nname = "store without sqlite_utils (deliberately false)"\n'
-        'type = "forbidden"\nsource_modules = ["extractor.store"]\nforbidden_modules = ["extractor.migrations"]\n'
+        '[[tool.importlinter.contracts]]\nname = "store without migrations (deliberately false)"\n'
+        'type = "forbidden"\nsource_modules = ["extractor.store.database"]\nforbidden_modules = ["extractor.store.migrations"]\n'
     )
-    proc = subprocess.run([_lint_imports(), "--no-cache", "--config", str(config)], cwd=ROOT,
+    proc = subprocess.run([_lint_imports(), "--no-cache", str(config)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "BROKEN" in proc.stdout, proc.stdout[-2000:]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from extractor import confidence as conf
-from extractor.queue import route
 from extractor.config import Settings
-from extractor.reconcile import run_reconcile
+from extractor.reconcile import confidence as conf
+from extractor.reconcile.merge import run_reconcile
+from extractor.reconcile.routing import route
 from extractor.schemas import RecordStatus
 from extractor.store import Store
 from tests.test_reconcile_fixtures import LLM, RULES, STANFORD, TSINGHUA, add_paper, aff, extraction
@@ -126,7 +126,7 @@ def test_refit_changes_confidence_of_unreviewed_records_on_route(store: Store) -
 def test_labels_compare_with_what_the_reviewer_was_shown_last(store: Store) -> None:
     """Claimed, handed back, rebuilt by reconcile from a new extraction, then verified: the
     label compares with the rebuilt machine answer, not the first one."""
-    from extractor.queue import next_record
+    from extractor.review.queue import next_record
 
     pid = add_paper(store, "p.pdf", [(LLM, extraction(affs=[aff(0, STANFORD, "US"), aff(1, "Somewhere Lab", None)]))])
     run_reconcile(store)

@@ -8,7 +8,6 @@ error rows and duplicates too. No timing is asserted.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +19,12 @@ pytest.importorskip("distributed")
 import dask  # noqa: E402
 from distributed import LocalCluster  # noqa: E402
 
+from devtools.generate import generate_corpus  # noqa: E402
 from extractor.cli import app  # noqa: E402
-from extractor.devtools.generate import generate_corpus  # noqa: E402
-from extractor.distributed import parse_shard  # noqa: E402
-from extractor.ingest import IngestLimits  # noqa: E402
-
-from .pdf_factory import garbage_pdf, not_pdf, truncated  # noqa: E402
+from extractor.ingest.distributed import parse_shard  # noqa: E402
+from extractor.ingest.files import IngestLimits  # noqa: E402
+from extractor.store import Store  # noqa: E402
+from tests.pdf_factory import garbage_pdf, not_pdf, truncated  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "papers.jsonl"
 runner = CliRunner()
@@ -63,12 +62,8 @@ def good_pdf(folder: Path) -> Path:
 
 
 def documents(db: Path) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = [dict(r) for r in conn.execute("SELECT * FROM documents ORDER BY sha256")]
-    finally:
-        conn.close()
+    with Store.open(db, create=False) as store:
+        rows = sorted(store.document_rows(), key=lambda r: r["sha256"])
     return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
 
 
@@ -96,6 +91,31 @@ def test_dask_engine_is_idempotent(pdfs: Path, scheduler: str, tmp_path: Path) -
     assert "ingested 0 new, 11 already known, 0 failed" in out
 
 
+def test_dask_engine_retries_failed_files_as_the_local_engine_does(pdfs: Path, scheduler: str, tmp_path: Path) -> None:
+    """--retry-failed with --engine dask: the failed files are parsed again and their error
+    rows replaced, the files ingested fine are not sent again; the same rows as local."""
+    reference = tmp_path / "fresh.db"
+    ingest(pdfs, reference)
+    lines = {}
+    for engine, extra in (("local", ()), ("dask", ("--engine", "dask", "--scheduler", scheduler))):
+        db = tmp_path / f"{engine}.db"
+        code, out = ingest(pdfs, db, *extra, "--max-file-mb", "0.0001")
+        assert code == 3, out
+        assert "ingested 0 new, 1 already known, 10 failed (too_large 10)" in out  # the size limit is checked first
+        assert "0 new, 11 already known" in ingest(pdfs, db, *extra)[1]  # without the flag, failed files stay failed
+
+        code, out = ingest(pdfs, db, *extra, "--retry-failed")
+        assert code == 3, out  # the three bad files are still bad
+        lines[engine] = out.strip().splitlines()[-1]
+        assert lines[engine].startswith("ingested 7 new, 1 already known, 3 failed"), out
+        assert documents(db) == documents(reference)
+
+        code, out = ingest(pdfs, db, *extra, "--retry-failed")
+        assert "ingested 0 new, 8 already known, 3 failed" in out, out  # only the bad files again
+        assert documents(db) == documents(reference)
+    assert lines["dask"] == lines["local"]
+
+
 def test_dask_engine_starts_its_own_local_cluster(pdfs: Path, tmp_path: Path) -> None:
     one = tmp_path / "one"
     one.mkdir()
@@ -111,15 +131,15 @@ def test_a_worker_that_cannot_see_the_files_is_an_error_not_a_row(tmp_path: Path
     assert result.rows == []
 
 
-def test_rows_copied_between_stores_keep_every_column_and_skip_known_hashes(pdfs: Path, tmp_path: Path) -> None:
+def test_rows_copied_between_stores_keep_every_column_and_skip_known_hashes(pdfs: Path, tmp_path: Path,
+                                                                           store_factory) -> None:
     from extractor.errors import StoreError
-    from extractor.ingest import ingest_paths
-    from extractor.store import Store
+    from extractor.ingest.files import ingest_paths
 
-    worker = Store.open(":memory:")
+    worker = store_factory(":memory:")
     ingest_paths(worker, [good_pdf(pdfs)], workers=1)
     rows = worker.document_rows()
-    client = Store.open(tmp_path / "client.db")
+    client = store_factory(tmp_path / "client.db")
     assert client.add_document_rows(rows, run_id=7) == [True]
     assert client.add_document_rows(rows) == [False]
     copied = client.document_rows()[0]
@@ -127,8 +147,6 @@ def test_rows_copied_between_stores_keep_every_column_and_skip_known_hashes(pdfs
     assert client.get_document(rows[0]["sha256"]) == worker.get_document(rows[0]["sha256"])
     with pytest.raises(StoreError, match="no column"):
         client.add_document_rows([{**rows[0], "sha256": "0" * 64, "surprise": 1}])
-    worker.close()
-    client.close()
 
 
 def test_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:

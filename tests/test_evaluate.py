@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from extractor.cli import app
-from extractor.evaluate import (
+from extractor.errors import ConfigError
+from extractor.evaluation.gold import (
     Counts,
     Prediction,
     align_authors,
@@ -19,7 +20,6 @@ from extractor.evaluate import (
     load_gold,
     match_papers,
 )
-from extractor.errors import ConfigError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 

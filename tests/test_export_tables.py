@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from extractor.datacard import datacard_text, write_datacard
-from extractor.export import (
+from extractor.export.datacard import datacard_text, write_datacard
+from extractor.export.writers import (
     AUTHOR_COLUMNS,
     PAPER_COLUMNS,
     companion_path,
@@ -131,8 +131,8 @@ def test_tables_agree_with_the_jsonl_contract(export_db, tmp_path: Path) -> None
 
 
 def test_writes_are_atomic_and_errors_are_clear(export_db, tmp_path: Path, monkeypatch) -> None:
-    from extractor import export as export_mod
     from extractor.errors import CollabscopeError
+    from extractor.export import writers as export_mod
 
     out = tmp_path / "p.csv"
     out.write_text("old")

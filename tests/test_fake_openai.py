@@ -17,16 +17,16 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import instructor
-from instructor.core import InstructorRetryException
 import openai
 import pytest
+from instructor.core import InstructorRetryException
 from pydantic import BaseModel, Field
 
-from extractor.devtools.fake_openai import (
+from devtools.fake_openai import (
     FakeOpenAI,
     answer,
     close,
@@ -53,23 +53,9 @@ class Paper(BaseModel):
     year: int
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No real key or endpoint from the environment can leak into a test."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture
-def srv() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-def client_for(srv: FakeOpenAI, **kwargs: Any) -> openai.OpenAI:
+def client_for(fake_openai: FakeOpenAI, **kwargs: Any) -> openai.OpenAI:
     kwargs.setdefault("max_retries", 0)
-    return openai.OpenAI(base_url=srv.base_url, api_key="test-key", **kwargs)
+    return openai.OpenAI(base_url=fake_openai.base_url, api_key="test-key", **kwargs)
 
 
 def ask(client: openai.OpenAI, text: str = "Extract doc-1") -> Any:
@@ -84,9 +70,9 @@ def ask(client: openai.OpenAI, text: str = "Extract doc-1") -> Any:
     [instructor.Mode.TOOLS, instructor.Mode.JSON, instructor.Mode.MD_JSON, instructor.Mode.JSON_SCHEMA],
     ids=["tools", "json", "md-json", "json-schema"],
 )
-def test_instructor_extracts_scripted_answer(srv: FakeOpenAI, mode: instructor.Mode) -> None:
-    srv.script(answer(PAPER, prompt_tokens=120, completion_tokens=30))
-    with client_for(srv) as raw:
+def test_instructor_extracts_scripted_answer(fake_openai: FakeOpenAI, mode: instructor.Mode) -> None:
+    fake_openai.script(answer(PAPER, prompt_tokens=120, completion_tokens=30))
+    with client_for(fake_openai) as raw:
         client = instructor.from_openai(raw, mode=mode)
         paper, completion = client.chat.completions.create_with_completion(
             model="gpt-4o-mini", response_model=Paper, max_retries=0,
@@ -94,7 +80,7 @@ def test_instructor_extracts_scripted_answer(srv: FakeOpenAI, mode: instructor.M
         )
     assert paper.model_dump() == PAPER
     assert completion.usage.total_tokens == 150
-    (seen,) = srv.requests
+    (seen,) = fake_openai.requests
     assert seen.path == CHAT and seen.step == "answer"
     assert "doc-1" in seen.text
     if mode is instructor.Mode.TOOLS:
@@ -106,9 +92,9 @@ def test_instructor_extracts_scripted_answer(srv: FakeOpenAI, mode: instructor.M
 
 
 @pytest.mark.parametrize("mode", [instructor.Mode.TOOLS, instructor.Mode.JSON], ids=["tools", "json"])
-def test_default_responder_answers_with_a_schema_instance(srv: FakeOpenAI, mode: instructor.Mode) -> None:
+def test_default_responder_answers_with_a_schema_instance(fake_openai: FakeOpenAI, mode: instructor.Mode) -> None:
     """Benchmarks run unscripted: the default answer must validate against the schema."""
-    with client_for(srv) as raw:
+    with client_for(fake_openai) as raw:
         paper = instructor.from_openai(raw, mode=mode).chat.completions.create(
             model="gpt-4o-mini", response_model=Paper, max_retries=0,
             messages=[{"role": "user", "content": "doc-1"}],
@@ -117,71 +103,71 @@ def test_default_responder_answers_with_a_schema_instance(srv: FakeOpenAI, mode:
 
 
 @pytest.mark.parametrize("mode", [instructor.Mode.TOOLS, instructor.Mode.JSON], ids=["tools", "json"])
-def test_malformed_json_is_fixed_by_instructor_reask(srv: FakeOpenAI, mode: instructor.Mode) -> None:
-    srv.script(malformed('{"title": "x", "authors": ['), answer(PAPER))
-    with client_for(srv) as raw:
+def test_malformed_json_is_fixed_by_instructor_reask(fake_openai: FakeOpenAI, mode: instructor.Mode) -> None:
+    fake_openai.script(malformed('{"title": "x", "authors": ['), answer(PAPER))
+    with client_for(fake_openai) as raw:
         paper = instructor.from_openai(raw, mode=mode).chat.completions.create(
             model="gpt-4o-mini", response_model=Paper, max_retries=2,
             messages=[{"role": "user", "content": "doc-1"}],
         )
     assert paper.title == PAPER["title"]
-    first, second = srv.requests
+    first, second = fake_openai.requests
     assert len(second.body["messages"]) > len(first.body["messages"])  # the re-ask
     assert '{"title": "x", "authors": [' in second.text
 
 
-def test_schema_violation_then_fixed(srv: FakeOpenAI) -> None:
-    srv.script(answer({"title": "T", "authors": [], "year": 2020}), answer(PAPER))
-    with client_for(srv) as raw:
+def test_schema_violation_then_fixed(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(answer({"title": "T", "authors": [], "year": 2020}), answer(PAPER))
+    with client_for(fake_openai) as raw:
         paper = instructor.from_openai(raw).chat.completions.create(
             model="gpt-4o-mini", response_model=Paper, max_retries=1, messages=[{"role": "user", "content": "x"}],
         )
-    assert paper.year == 2017 and srv.count(path=CHAT) == 2
+    assert paper.year == 2017 and fake_openai.count(path=CHAT) == 2
 
 
-def test_instructor_wraps_transport_errors_in_retry_exception(srv: FakeOpenAI) -> None:
+def test_instructor_wraps_transport_errors_in_retry_exception(fake_openai: FakeOpenAI) -> None:
     """Documented for the backend: a 500 via instructor is InstructorRetryException whose
     cause is the openai error, and instructor does not re-ask on it."""
-    srv.script(status(500))
-    with client_for(srv) as raw:
+    fake_openai.script(status(500))
+    with client_for(fake_openai) as raw:
         with pytest.raises(InstructorRetryException) as info:
             instructor.from_openai(raw).chat.completions.create(
                 model="gpt-4o-mini", response_model=Paper, max_retries=2, messages=[{"role": "user", "content": "x"}],
             )
     assert isinstance(info.value.__cause__, openai.InternalServerError)
-    assert srv.count(path=CHAT) == 1
+    assert fake_openai.count(path=CHAT) == 1
 
 
 # -- transport failures through the openai client ---------------------------------------
 
 
-def test_429_retry_after_is_honoured(srv: FakeOpenAI) -> None:
-    srv.script(status(429, retry_after=1), answer("ok"))
-    with client_for(srv, max_retries=2) as client:
+def test_429_retry_after_is_honoured(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(status(429, retry_after=1), answer("ok"))
+    with client_for(fake_openai, max_retries=2) as client:
         started = time.monotonic()
         result = ask(client)
         waited = time.monotonic() - started
     assert result.choices[0].message.content == "ok"
     assert waited >= 0.9  # behaviour check: the client slept for Retry-After
-    first, second = srv.requests
+    first, second = fake_openai.requests
     assert [first.step, second.step] == ["status:429", "answer"]
     assert second.headers["x-stainless-retry-count"] == "1"
 
 
-def test_permanent_500_fails_after_configured_retries(srv: FakeOpenAI) -> None:
+def test_permanent_500_fails_after_configured_retries(fake_openai: FakeOpenAI) -> None:
     # retry_after keeps the client's exponential backoff out of the test's run time
-    srv.script(status(500, retry_after=0.01), match="doc-9", always=True)
-    with client_for(srv, max_retries=2) as client:
+    fake_openai.script(status(500, retry_after=0.01), match="doc-9", always=True)
+    with client_for(fake_openai, max_retries=2) as client:
         with pytest.raises(openai.InternalServerError) as info:
             ask(client, "Extract doc-9")
     assert info.value.status_code == 500
     assert info.value.body["type"] == "server_error"
-    assert srv.count(path=CHAT) == 1 + 2
+    assert fake_openai.count(path=CHAT) == 1 + 2
 
 
-def test_timeout_raises_api_timeout_error(srv: FakeOpenAI) -> None:
-    srv.script(delay(5))
-    with client_for(srv, timeout=0.5) as client:
+def test_timeout_raises_api_timeout_error(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(delay(5))
+    with client_for(fake_openai, timeout=0.5) as client:
         started = time.monotonic()
         with pytest.raises(openai.APITimeoutError):
             ask(client)
@@ -190,42 +176,41 @@ def test_timeout_raises_api_timeout_error(srv: FakeOpenAI) -> None:
 
 @pytest.mark.parametrize("step", [truncated(), truncated('{"id": "chatcmpl-1", "choi'), close()],
                          ids=["truncated-default", "truncated-text", "closed"])
-def test_torn_connection_raises_api_connection_error(srv: FakeOpenAI, step: Any) -> None:
-    srv.script(step)
-    with client_for(srv) as client:
+def test_torn_connection_raises_api_connection_error(fake_openai: FakeOpenAI, step: Any) -> None:
+    fake_openai.script(step)
+    with client_for(fake_openai) as client:
         with pytest.raises(openai.APIConnectionError) as info:
             ask(client)
     assert type(info.value) is openai.APIConnectionError  # not the APITimeoutError subclass
     assert isinstance(info.value.__cause__, httpx2.RemoteProtocolError)
-    assert srv.count(path=CHAT) == 1
+    assert fake_openai.count(path=CHAT) == 1
 
 
-def test_truncated_then_ok_is_retried_by_the_client(srv: FakeOpenAI) -> None:
-    srv.script(truncated(), answer("ok"))
-    with client_for(srv, max_retries=1) as client:
+def test_truncated_then_ok_is_retried_by_the_client(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(truncated(), answer("ok"))
+    with client_for(fake_openai, max_retries=1) as client:
         assert ask(client).choices[0].message.content == "ok"
-    assert srv.count(path=CHAT) == 2
+    assert fake_openai.count(path=CHAT) == 2
 
 
-def test_401_raises_authentication_error_without_retry(srv: FakeOpenAI) -> None:
-    srv.script(status(401))
-    with client_for(srv, max_retries=2) as client:
+def test_401_raises_authentication_error_without_retry(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(status(401))
+    with client_for(fake_openai, max_retries=2) as client:
         with pytest.raises(openai.AuthenticationError) as info:
             ask(client)
     assert info.value.code == "invalid_api_key"
-    assert srv.count(path=CHAT) == 1
+    assert fake_openai.count(path=CHAT) == 1
 
 
-def test_hang_times_out_and_stop_is_prompt() -> None:
-    srv = FakeOpenAI().start()
-    srv.script(hang(), hang())
-    with client_for(srv, timeout=0.3) as client:
+def test_hang_times_out_and_stop_is_prompt(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(hang(), hang())
+    with client_for(fake_openai, timeout=0.3) as client:
         with pytest.raises(openai.APITimeoutError):
             ask(client)
     errors: list[BaseException] = []
 
     def blocked() -> None:  # no client timeout: only stop() can end this request
-        with client_for(srv, timeout=30) as patient:
+        with client_for(fake_openai, timeout=30) as patient:
             try:
                 ask(patient)
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
@@ -233,58 +218,62 @@ def test_hang_times_out_and_stop_is_prompt() -> None:
 
     worker = threading.Thread(target=blocked)
     worker.start()
-    assert srv.wait_for_requests(2, timeout=2)
+    assert fake_openai.wait_for_requests(2, timeout=2)
     started = time.monotonic()
-    srv.stop()
+    fake_openai.stop()
     assert time.monotonic() - started < 1.0
     worker.join(2)
     assert not worker.is_alive()
     assert errors and isinstance(errors[0], openai.APIConnectionError)
 
 
-def test_async_concurrency_overlaps_requests() -> None:
-    async def run(srv: FakeOpenAI) -> list[str]:
-        async with openai.AsyncOpenAI(base_url=srv.base_url, api_key="test-key", max_retries=0) as client:
+@pytest.mark.fake_openai(latency=0.3, responder=lambda req: answer(request_text(req)))
+def test_async_concurrency_overlaps_requests(fake_openai: FakeOpenAI) -> None:
+    async def run() -> list[str]:
+        async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="test-key", max_retries=0) as client:
             results = await asyncio.gather(*[
                 client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"doc-{i}"}])
                 for i in range(32)
             ])
         return [r.choices[0].message.content for r in results]
 
-    with FakeOpenAI(latency=0.3, responder=lambda req: answer(request_text(req))) as srv:
-        started = time.monotonic()
-        contents = asyncio.run(run(srv))
-        elapsed = time.monotonic() - started
-        assert sorted(contents) == sorted(f"doc-{i}" for i in range(32))
-        assert srv.max_in_flight >= 16
-        assert elapsed < 9.6  # serial would take 32 x 0.3 s
+    started = time.monotonic()
+    contents = asyncio.run(run())
+    elapsed = time.monotonic() - started
+    assert sorted(contents) == sorted(f"doc-{i}" for i in range(32))
+    assert fake_openai.max_in_flight >= 16
+    assert elapsed < 9.6  # serial would take 32 x 0.3 s
 
 
 # -- scripting ----------------------------------------------------------------------------
 
 
-def test_match_keyed_steps_apply_only_to_matching_requests(srv: FakeOpenAI) -> None:
-    srv.script(status(500), match="paper-7", always=True)
-    srv.script(answer({"n": 2}), match="paper-2")
-    srv.script(answer({"n": 0}))
-    with client_for(srv) as client:
+def test_match_keyed_steps_apply_only_to_matching_requests(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(status(500), match="paper-7", always=True)
+    fake_openai.script(answer({"n": 2}), match="paper-2")
+    fake_openai.script(answer({"n": 0}))
+    with client_for(fake_openai) as client:
         for _ in range(2):
             with pytest.raises(openai.InternalServerError):
                 ask(client, "Extract paper-7")
         assert ask(client, "Extract paper-2").choices[0].message.content == '{"n": 2}'
         assert ask(client, "Extract paper-3").choices[0].message.content == '{"n": 0}'
         assert ask(client, "Extract paper-2").choices[0].message.content == "This is a fake completion."
-    assert srv.pending_steps == 1  # only the "always" step remains
+    assert fake_openai.pending_steps == 1  # only the "always" step remains
 
 
-def test_responder_simulates_a_noisy_oracle() -> None:
-    truth = {"doc-1": "Alpha", "doc-2": "Beta"}
+TRUTH = {"doc-1": "Alpha", "doc-2": "Beta"}
 
-    def oracle(request: dict[str, Any]) -> Any:
-        doc = next(d for d in truth if d in request_text(request))
-        return status(503, retry_after=0.01) if doc == "doc-2" else answer({"title": truth[doc]})
 
-    with FakeOpenAI(responder=oracle) as srv, client_for(srv) as client:
+def noisy_oracle(request: dict[str, Any]) -> Any:
+    """Answers doc-1 with its title, doc-2 with a 503, anything else by raising."""
+    doc = next(d for d in TRUTH if d in request_text(request))
+    return status(503, retry_after=0.01) if doc == "doc-2" else answer({"title": TRUTH[doc]})
+
+
+@pytest.mark.fake_openai(responder=noisy_oracle)
+def test_responder_simulates_a_noisy_oracle(fake_openai: FakeOpenAI) -> None:
+    with client_for(fake_openai) as client:
         assert json.loads(ask(client, "doc-1").choices[0].message.content) == {"title": "Alpha"}
         with pytest.raises(openai.InternalServerError) as info:
             ask(client, "doc-2")
@@ -293,23 +282,23 @@ def test_responder_simulates_a_noisy_oracle() -> None:
             ask(client, "doc-3")  # the oracle's StopIteration surfaces as a 500
 
 
-def test_authorization_is_never_stored_raw(srv: FakeOpenAI) -> None:
-    with client_for(srv) as client:
+def test_authorization_is_never_stored_raw(fake_openai: FakeOpenAI) -> None:
+    with client_for(fake_openai) as client:
         ask(client)
         client.models.list()
-    assert len(srv.requests) == 2
-    for seen in srv.requests:
+    assert len(fake_openai.requests) == 2
+    for seen in fake_openai.requests:
         assert seen.auth_present and seen.auth_sha256 == key_fingerprint("test-key")
         assert "test-key" not in repr(seen)
         assert seen.headers["authorization"].startswith("<redacted")
-    assert srv.count(method="GET") == 1
-    srv.reset()
-    assert srv.requests == [] and srv.count() == 0
+    assert fake_openai.count(method="GET") == 1
+    fake_openai.reset()
+    assert fake_openai.requests == [] and fake_openai.count() == 0
 
 
-def test_streaming_answer(srv: FakeOpenAI) -> None:
-    srv.script(answer("streamed hello world"))
-    with client_for(srv) as client:
+def test_streaming_answer(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(answer("streamed hello world"))
+    with client_for(fake_openai) as client:
         stream = client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": "x"}], stream=True,
             stream_options={"include_usage": True},
@@ -365,9 +354,9 @@ def run_batch(client: openai.OpenAI, data: bytes) -> Any:
     return batch
 
 
-def test_batch_round_trip(srv: FakeOpenAI) -> None:
-    srv.script(answer({"doc": "B"}), match="doc-b")
-    with client_for(srv) as client:
+def test_batch_round_trip(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(answer({"doc": "B"}), match="doc-b")
+    with client_for(fake_openai) as client:
         batch = run_batch(client, batch_jsonl(["doc-a", "doc-b", "doc-c"]))
         assert batch.request_counts.total == 3 and batch.request_counts.completed == 3
         assert batch.error_file_id is None
@@ -376,14 +365,14 @@ def test_batch_round_trip(srv: FakeOpenAI) -> None:
     assert [x["custom_id"] for x in lines] == ["doc-a", "doc-b", "doc-c"]
     assert all(x["response"]["status_code"] == 200 and x["error"] is None for x in lines)
     assert lines[1]["response"]["body"]["choices"][0]["message"]["content"] == '{"doc": "B"}'
-    assert srv.count(path="/v1/files", method="POST") == 1
-    assert srv.requests[0].body["file"] == {"filename": "batch.jsonl", "bytes": len(batch_jsonl(["doc-a", "doc-b", "doc-c"]))}
+    assert fake_openai.count(path="/v1/files", method="POST") == 1
+    assert fake_openai.requests[0].body["file"] == {"filename": "batch.jsonl", "bytes": len(batch_jsonl(["doc-a", "doc-b", "doc-c"]))}
 
 
-def test_batch_failed_lines_go_to_the_error_file(srv: FakeOpenAI) -> None:
-    srv.script(status(500), match="doc-b", always=True)
-    srv.script(close(), match="doc-c")
-    with client_for(srv) as client:
+def test_batch_failed_lines_go_to_the_error_file(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(status(500), match="doc-b", always=True)
+    fake_openai.script(close(), match="doc-c")
+    with client_for(fake_openai) as client:
         batch = run_batch(client, batch_jsonl(["doc-a", "doc-b", "doc-c"]))
         errors = [json.loads(x) for x in client.files.content(batch.error_file_id).text.splitlines()]
         outputs = client.files.content(batch.output_file_id).text.splitlines()
@@ -394,8 +383,8 @@ def test_batch_failed_lines_go_to_the_error_file(srv: FakeOpenAI) -> None:
     assert by_id["doc-c"]["response"] is None and by_id["doc-c"]["error"]["code"] == "server_error"
 
 
-def test_batch_cancel(srv: FakeOpenAI) -> None:
-    with client_for(srv) as client:
+def test_batch_cancel(fake_openai: FakeOpenAI) -> None:
+    with client_for(fake_openai) as client:
         upload = client.files.create(file=("b.jsonl", batch_jsonl(["doc-a"])), purpose="batch")
         batch = client.batches.create(input_file_id=upload.id, endpoint=CHAT, completion_window="24h")
         assert client.batches.cancel(batch.id).status == "cancelling"
@@ -414,7 +403,7 @@ def test_standalone_process_prints_url_and_serves(tmp_path: Path) -> None:
         + json.dumps({"kind": "status", "code": 500, "match": "doc-x", "always": True}) + "\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "extractor.devtools.fake_openai", "--port", "0", "--script", str(script)],
+        [sys.executable, "-m", "devtools.fake_openai", "--port", "0", "--script", str(script)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -440,7 +429,7 @@ def test_standalone_process_loads_a_responder_and_takes_admin_scripts(tmp_path: 
         "    return {'echo': request['messages'][-1]['content']}\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "extractor.devtools.fake_openai", "--responder", "sim_oracle:oracle",
+        [sys.executable, "-m", "devtools.fake_openai", "--responder", "sim_oracle:oracle",
          "--latency", "0.01"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(tmp_path)},

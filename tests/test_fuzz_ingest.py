@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.ingest import IngestLimits, ingest_paths
+from extractor.ingest.files import IngestLimits, ingest_paths
 from extractor.store import Store
 
 FUZZ_SECONDS = float(os.environ.get("COLLABSCOPE_FUZZ_SECONDS", "60"))
@@ -168,9 +168,7 @@ def check_batch(store: Store, folder: Path, cases: list[bytes], tally: Tally, wo
     assert took < budget, f"batch took {took:.1f} s, over the {budget:.0f} s the per-file timeout allows"
     assert summary.seen == len(files)
     hashes = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in files}
-    marks = ",".join("?" for _ in hashes)
-    rows = {r["sha256"]: r for r in store.query(
-        f"SELECT sha256, error_kind FROM documents WHERE sha256 IN ({marks})", list(hashes))}
+    rows = {r["sha256"]: r for r in store.ingest_outcomes(hashes)}
     missing = [str(p) for h, p in hashes.items() if h not in rows]
     assert not missing, f"files without a documents row: {missing}"
     tally.executions += len(files)

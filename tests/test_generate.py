@@ -13,9 +13,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from extractor.devtools import bodytext as bt
-from extractor.devtools import paperprep as pp
-from extractor.devtools.generate import LAYOUTS, file_stem, generate_corpus, main, render_bytes, render_paper
+from devtools import bodytext as bt
+from devtools import paperprep as pp
+from devtools.generate import LAYOUTS, file_stem, generate_corpus, main, render_bytes, render_paper
 from extractor.schemas import PaperContent, Role
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -325,7 +325,7 @@ def test_cli_help_and_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
-    assert "Example: python -m extractor.devtools.generate" in capsys.readouterr().out
+    assert "Example: python -m devtools.generate" in capsys.readouterr().out
     assert main([str(SAMPLES / "papers.jsonl"), str(tmp_path / "out"), "--n", "3", "--layouts", "footnote"]) == 0
     assert "wrote 3 PDFs" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.ingest import IngestLimits, ingest_paths, read_document
+from extractor.ingest.files import IngestLimits, ingest_paths, read_document
 from extractor.store import Store
 from tests import pdf_factory as pf
 
@@ -99,7 +99,7 @@ def test_batch_goes_on_and_dedupes(tmp_path: Path, good: Path, workers: int) -> 
         assert s.errors == {"encrypted": 1, "not_pdf": 1}
         again = ingest_paths(store, [folder], workers=workers)
         assert again.added == 0 and again.skipped_known == 5
-        rows = store.query("SELECT source_file, error_kind FROM documents ORDER BY source_file")
+        rows = store.ingest_outcomes()
         assert [r["error_kind"] for r in rows if r["source_file"] in ("locked.pdf", "notes.pdf")] == ["encrypted", "not_pdf"]
         assert len(rows) == 4
 
@@ -115,8 +115,9 @@ def test_venue_and_year_from_flags_and_venue_line(tmp_path: Path) -> None:
 def test_workers_send_encoded_rows_and_the_parent_inserts_them_as_is(tmp_path: Path) -> None:
     """The parser process returns the ``documents`` row ready to insert: the same row the
     in-process path (Document -> Store.add_document) writes, bad files included."""
-    from extractor.ingest import read_document_row
-    from extractor.store import decode_front, document_row, encode_front
+    from extractor.ingest.files import read_document_row
+    from extractor.store import document_row
+    from extractor.store.documents import decode_front, encode_front
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -137,7 +138,7 @@ def test_workers_send_encoded_rows_and_the_parent_inserts_them_as_is(tmp_path: P
             run_id = store.start_run("ingest", {})
             s = ingest_paths(store, [folder], workers=workers, isolate=isolate, run_id=run_id)
             assert (s.added, s.failed, s.errors) == (2, 1, {"not_pdf": 1})
-            rows = store.query(f"SELECT {', '.join(columns)} FROM documents ORDER BY sha256")
+            rows = [{k: r[k] for k in columns} for r in sorted(store.document_rows(), key=lambda r: r["sha256"])]
             assert {r["run_id"] for r in rows} == {run_id}
             tables.append([{k: v for k, v in r.items() if k != "run_id"} for r in rows])
             parsed = read_document(good)
@@ -149,7 +150,7 @@ def test_workers_send_encoded_rows_and_the_parent_inserts_them_as_is(tmp_path: P
 
 def test_rows_are_committed_in_batches_while_the_batch_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One transaction per batch of rows, not per file; every row still lands, once."""
-    import extractor.ingest as ingest_mod
+    import extractor.ingest.files as ingest_mod
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -171,12 +172,12 @@ def test_rows_are_committed_in_batches_while_the_batch_runs(tmp_path: Path, monk
         s = ingest_paths(store, [folder], workers=2, on_progress=progress.append)
         assert s.added == 7 and len(progress) == 7
         assert calls == [3, 3, 1]
-        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 7
+        assert len(store.known_hashes()) == 7
 
 
 def test_rows_parsed_before_an_interrupt_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C between two results: the rows already parsed are written, nothing twice on re-run."""
-    import extractor.ingest as ingest_mod
+    import extractor.ingest.files as ingest_mod
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -193,7 +194,7 @@ def test_rows_parsed_before_an_interrupt_are_kept(tmp_path: Path, monkeypatch: p
     with Store.open(tmp_path / "i.db") as store:
         with pytest.raises(KeyboardInterrupt):
             ingest_paths(store, [folder], workers=1)
-        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 2
+        assert len(store.known_hashes()) == 2
         monkeypatch.setattr(ingest_mod, "_run_pool", real_record_pool)
         again = ingest_paths(store, [folder], workers=1)
         assert (again.added, again.skipped_known) == (2, 2)
@@ -252,7 +253,7 @@ def test_retry_failed_parses_failed_files_again_and_replaces_only_their_rows(tmp
     first = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--max-file-mb", "0.0001"])
     assert first.exit_code == 3, first.output
     with Store.open(db) as store:
-        kinds = {r["source_file"]: r["error_kind"] for r in store.query("SELECT source_file, error_kind FROM documents")}
+        kinds = {r["source_file"]: r["error_kind"] for r in store.ingest_outcomes()}
     assert kinds == {"big.pdf": "too_large", "bad.pdf": "too_large"}  # the size limit is checked first
 
     plain = cli.invoke(app, ["ingest", str(folder), "--db", str(db)])
@@ -261,7 +262,7 @@ def test_retry_failed_parses_failed_files_again_and_replaces_only_their_rows(tmp
     retried = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--retry-failed"])
     assert retried.exit_code == 3, retried.output  # bad.pdf is still not a PDF
     with Store.open(db) as store:
-        rows = {r["source_file"]: r for r in store.query("SELECT source_file, error, error_kind FROM documents")}
+        rows = {r["source_file"]: r for r in store.ingest_outcomes()}
         good_ids = store.known_hashes() - store.failed_hashes()
     assert len(rows) == 2
     assert rows["big.pdf"]["error"] is None
@@ -270,6 +271,54 @@ def test_retry_failed_parses_failed_files_again_and_replaces_only_their_rows(tmp
 
     again = cli.invoke(app, ["ingest", str(folder), "--db", str(db), "--retry-failed"])
     with Store.open(db) as store:
-        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 2
+        assert len(store.known_hashes()) == 2
         assert store.known_hashes() - store.failed_hashes() == good_ids  # a good document is never re-parsed
     assert "1 already known" in again.output, again.output
+
+
+def test_the_plan_skips_known_files_once_each_and_retries_only_failed_ones(tmp_path: Path) -> None:
+    """plan_ingest is the prelude both engines share: what is known, duplicates, unhashable files."""
+    from extractor.ingest.batch import plan_ingest
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    a = pf.simple_paper(folder / "a.pdf", title="Paper A")
+    b = pf.simple_paper(folder / "b.pdf", title="Paper B")
+    (folder / "c-copy-of-a.pdf").write_bytes(a.read_bytes())
+    bad = pf.not_pdf(folder / "notes.pdf")
+    missing = tmp_path / "missing.pdf"
+    with Store.open(tmp_path / "p.db") as store:
+        plan = plan_ingest(store, [folder, missing])
+        assert (plan.seen, plan.skipped_known, plan.retry_failed) == (5, 1, False)  # the copy of a, once
+        assert [(f.name, sha is not None) for f, sha in plan.todo] == [
+            ("a.pdf", True), ("b.pdf", True), ("notes.pdf", True), ("missing.pdf", False)]
+
+        ingest_paths(store, [folder, missing], workers=1)
+        again = plan_ingest(store, [folder, missing])
+        assert [f.name for f, _ in again.todo] == ["missing.pdf"]  # not hashable: always planned (its row is known)
+        retry = plan_ingest(store, [folder, missing], retry_failed=True)
+        assert [f.name for f, _ in retry.todo] == ["notes.pdf", "missing.pdf"] and retry.retry_failed
+        assert {f for f, _ in retry.todo}.isdisjoint({a, b})  # a document ingested fine is never planned again
+        assert bad in {f for f, _ in retry.todo}
+
+
+def test_the_sink_labels_writes_and_counts_rows(tmp_path: Path) -> None:
+    from extractor.ingest.batch import DocumentSink, plan_ingest
+    from extractor.store import document_row
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = pf.simple_paper(folder / "a.pdf")
+    bad = pf.not_pdf(folder / "notes.pdf")
+    with Store.open(tmp_path / "s.db") as store:
+        plan = plan_ingest(store, [folder])
+        ticks: list[object] = []
+        sink = DocumentSink(store, plan, venue="nips", year=2018, run_id=None, on_progress=ticks.append)
+        rows = [document_row(read_document(good)), document_row(read_document(bad))]
+        sink.write(rows)
+        sink.write([document_row(read_document(good))])  # the same bytes again: already known
+        sink.write([])
+        s = sink.summary
+        assert (s.seen, s.added, s.failed, s.skipped_known, s.errors) == (2, 2, 1, 1, {"not_pdf": 1})
+        assert s.new_hashes == [r["sha256"] for r in rows] and ticks == [None, None, None]
+        assert {(r["venue"], r["year"]) for r in store.ingest_outcomes()} == {("NeurIPS", 2018)}

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from extractor.intervals import (
+from extractor.aggregate.intervals import (
     AuditCounts,
     betainc,
     clopper_pearson,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from extractor.layout import canonical_venue, detect_venue_year, expand_emails, front_matter_from_page_dict
+from extractor.ingest.layout import canonical_venue, detect_venue_year, expand_emails, front_matter_from_page_dict
 from extractor.schemas import FrontMatter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -169,7 +169,7 @@ def test_venue_helpers() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.pdf")))
 def test_samples_have_title_and_author_block(name: str) -> None:
-    from extractor.ingest import read_document
+    from extractor.ingest.files import read_document
 
     doc = read_document(SAMPLES / name)
     assert doc.front is not None and doc.front.title
@@ -193,7 +193,7 @@ def test_venue_line_prefilter_agrees_with_the_regex() -> None:
     including the non-ASCII letters that IGNORECASE folds onto ASCII ones."""
     import random
 
-    from extractor.layout import _VENUE_RE, _VENUE_WORDS, is_venue_line
+    from extractor.ingest.layout import _VENUE_RE, _VENUE_WORDS, is_venue_line
 
     rng = random.Random(8)
     pieces = [*_VENUE_WORDS, "ACL 2020", "acl'19", "EMNLP  2021", "www 2019", "kdd", "NeurIPS", "arXiv:2101",

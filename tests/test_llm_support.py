@@ -1,28 +1,28 @@
-"""Shared helpers for the LLM tests (no tests here): synthetic papers, an oracle, fixtures.
+"""Shared helpers for the LLM tests (no tests here): synthetic papers, an oracle, settings.
 
 The oracle plays a competent model: it reads the paper block of the real request (after
 the few-shot examples) and answers from it, so tests check what the backend does with a
-plausible answer over real HTTP. Papers are built directly as Document objects (one line
-per zone, superscript spans marked) to keep each test fast; one test goes through a real
-PDF to prove the path from ingest works too.
+plausible answer over real HTTP. A test module serves it from the ``fake_openai`` fixture
+(tests/conftest.py) with ``pytestmark = pytest.mark.fake_openai(responder=oracle)``.
+Papers are built directly as Document objects (one line per zone, superscript spans
+marked) to keep each test fast; one test goes through a real PDF to prove the path from
+ingest works too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from devtools.fake_openai import FakeOpenAI, answer, request_text
 from extractor.config import Settings
 from extractor.extract.llm import LLMBackend
 from extractor.resolve import get_resolver, get_taxonomy
-from extractor.devtools.fake_openai import FakeOpenAI, answer, request_text
 from extractor.schemas import Document, FrontMatter, Line, Span
 from extractor.store import Store
+from tests import sqlhelp
 
 # Load the gazetteers and taxonomy once at collection, so no single test pays for it.
 get_resolver()
@@ -118,12 +118,6 @@ def oracle(request: dict[str, Any]) -> Any:
     return answer(front_answer_for(block)) if block else None
 
 
-@pytest.fixture
-def srv() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(responder=oracle) as server:
-        yield server
-
-
 def settings_for(srv: FakeOpenAI, db: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(db=db, base_url=srv.base_url, api_key=PLANTED_KEY, model="gpt-4o-mini",
                                   backends=["llm"], concurrency=4, request_timeout=2.0, transport_retries=2,
@@ -146,7 +140,7 @@ def seed(store: Store, n: int, **kwargs: Any) -> list[Document]:
 
 
 def calls(store: Store, where: str = "1=1", params: tuple = ()) -> list[dict[str, Any]]:
-    return store.query(f"SELECT * FROM llm_calls WHERE {where} ORDER BY id", list(params))
+    return sqlhelp.rows(store, f"SELECT * FROM llm_calls WHERE {where} ORDER BY id", params)
 
 
 def assert_no_key_anywhere(db_path: Path, *texts: str) -> None:

@@ -20,7 +20,6 @@ from extractor.extract.llm.render import candidates, snippets_text
 from extractor.extract.llm.transport import Redactor, backoff, is_azure_classic, make_client, retry_after
 from extractor.resolve import get_resolver, get_taxonomy
 from extractor.schemas import Sector
-
 from tests.test_llm_support import PLANTED_KEY, synthetic_doc
 
 

@@ -4,7 +4,6 @@ Self-contained: uses only data/models/families.json and inline strings."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from extractor.resolve import ModelHit, get_taxonomy

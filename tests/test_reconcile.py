@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from extractor import reconcile
-from extractor.reconcile import build, run_reconcile
-from extractor.schemas import Method, RecordStatus, ReviewReason, paper_id_for
+from extractor.reconcile import merge as reconcile
+from extractor.reconcile.merge import build, run_reconcile
+from extractor.schemas import Method, RecordStatus, paper_id_for
 from extractor.store import Store
+from tests import sqlhelp
 from tests.test_reconcile_fixtures import (
     ACME,
     FRONT_TEXT,
@@ -169,10 +170,6 @@ def test_queued_records_always_list_a_reason() -> None:
     assert [r.code for r in built.record.review_reasons] == ["low_confidence"]
 
 
-def test_heuristic_confidence_kept_for_v0_callers() -> None:
-    assert reconcile.heuristic_confidence([]) > reconcile.heuristic_confidence([ReviewReason(code="disagree", message="x")])
-
-
 # --------------------------------------------------------------------------- run_reconcile
 
 
@@ -183,10 +180,10 @@ def test_run_is_idempotent_and_keeps_the_pipeline_contract(store: Store) -> None
     assert isinstance(first, reconcile.ReconcileSummary)
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
     assert first.queued >= 1 and first.route["routed"] == 2
-    log_rows = store.query("SELECT count(*) AS n FROM reviews")[0]["n"]
+    log_rows = store.log_head()[0]
     second = run_reconcile(store, confidence_threshold=0.9)
     assert (second.created, second.updated, second.unchanged) == (0, 0, 2)
-    assert store.query("SELECT count(*) AS n FROM reviews")[0]["n"] == log_rows, "nothing rewritten"
+    assert store.log_head()[0] == log_rows, "nothing rewritten"
     assert store.get_record(pid).status == RecordStatus.QUEUED
     assert store.verify_log() == []
 
@@ -197,25 +194,65 @@ def test_human_touched_records_and_their_signals_are_never_overwritten(store: St
     record = store.get_record(pid)
     verified = record.model_copy(update={"status": RecordStatus.VERIFIED})
     store.save_record(verified, expected_version=record.version, action="approve", actor="ana")
-    signals_before = store.query("SELECT features, input_key FROM review_signals WHERE paper_id = ?", [pid])[0]
+    signals_before = sqlhelp.rows(store, "SELECT features, input_key FROM review_signals WHERE paper_id = ?", [pid])
     store.save_extraction(record.sha256, RULES, "rules|v2", extraction())  # a newer rules answer
     summary = run_reconcile(store)
     assert summary.kept_human == 1
     after = store.get_record(pid)
     assert after.status == RecordStatus.VERIFIED and after.version == record.version + 1
-    assert store.query("SELECT features, input_key FROM review_signals WHERE paper_id = ?", [pid])[0] == signals_before
+    assert sqlhelp.rows(store, "SELECT features, input_key FROM review_signals WHERE paper_id = ?", [pid]) == signals_before
+    assert signals_before
 
 
-def test_records_from_before_the_signals_table_get_signals(store: Store) -> None:
+def test_a_record_without_a_signals_row_gets_one_on_the_next_reconcile(store: Store) -> None:
     pid = add_paper(store, "a.pdf", two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP")]))
     run_reconcile(store)
-    with store.write():
-        store.db.execute("DELETE FROM review_signals")
+    sqlhelp.execute(store, "DELETE FROM review_signals")
     summary = run_reconcile(store)
     assert summary.unchanged == 1
-    row = store.query("SELECT features FROM review_signals WHERE paper_id = ?", [pid])
+    row = sqlhelp.rows(store, "SELECT features FROM review_signals WHERE paper_id = ?", [pid])
     assert row and "disagree" in row[0]["features"]
     assert store.verify_log() == []
+
+
+def test_a_batch_reads_only_its_own_documents_and_routes_the_same_as_a_full_pass(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(40):  # a batch below the share of new records that refreshes routing's country prior
+        add_paper(store, f"old{i}.pdf", two(rules_affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP" if i % 2 else "CN")]))
+    run_reconcile(store, confidence_threshold=0.9)
+    new = [add_paper(store, f"new{i}.pdf", two()) for i in range(2)]
+    read: list[str] = []
+    original = Store.extractions_for
+
+    def counting(self: Store, sha256: str, **kw):  # type: ignore[no-untyped-def]
+        read.append(sha256)
+        return original(self, sha256, **kw)
+
+    monkeypatch.setattr(Store, "extractions_for", counting)
+    summary = run_reconcile(store, confidence_threshold=0.9)
+    assert (summary.created, summary.updated, summary.unchanged) == (2, 0, 40)
+    assert sorted(paper_id_for(s) for s in read) == sorted(new), "only the new batch was read"
+    assert summary.route["incremental"]
+    incremental = {r.paper_id: (r.status, r.audit, r.confidence, r.priority) for r in store.iter_records()}
+    sqlhelp.execute(store, "DELETE FROM review_meta")  # forget the watermarks: the next pass is a full one
+    monkeypatch.setattr(Store, "extractions_for", original)
+    full = run_reconcile(store, confidence_threshold=0.9)
+    assert (full.created, full.updated, full.unchanged) == (0, 0, 42)
+    assert {r.paper_id: (r.status, r.audit, r.confidence, r.priority) for r in store.iter_records()} == incremental
+
+
+def test_a_replaced_newest_extraction_is_seen(store: Store) -> None:
+    add_paper(store, "a.pdf", two())
+    pid = add_paper(store, "b.pdf", two())
+    run_reconcile(store)
+    before = store.get_record(pid)
+    top = sqlhelp.rows(store, "SELECT max(id) AS id FROM extractions")[0]["id"]
+    # the newest row is replaced (same backend and cache key): the new row gets a higher id
+    store.save_extraction(before.sha256, RULES, "rules|test", extraction(affs=[aff(0, STANFORD, "US"), aff(1, TOKYO, "JP")]))
+    assert sqlhelp.rows(store, "SELECT max(id) AS id FROM extractions")[0]["id"] > top
+    summary = run_reconcile(store)
+    assert summary.updated == 1
+    assert "JP" in store.get_record(pid).countries()
 
 
 def test_documents_without_extractions_are_counted(store: Store) -> None:
@@ -263,7 +300,7 @@ def test_author_disagreement_weighs_by_whether_the_paper_set_changes() -> None:
 def test_llm_overrules_are_read_as_structured_values_and_combined() -> None:
     from types import SimpleNamespace
 
-    from extractor.signals import Overrule, overrules
+    from extractor.reconcile.signals import Overrule, overrules
 
     structured = SimpleNamespace(warnings=[], country_overrules=[
         {"affiliation_id": 0, "llm": "IN", "kept": "US", "method": "hq_default"}])

@@ -19,6 +19,7 @@ from extractor.cli import app
 from extractor.schemas import RecordStatus
 from extractor.store import Store
 from tests import fault_helpers as fh
+from tests import sqlhelp
 
 runner = CliRunner()
 
@@ -96,7 +97,7 @@ def _drop_triggers_only(con: sqlite3.Connection) -> str:
 
 def _rewrite_chain(con: sqlite3.Connection) -> str:
     """A careful forger recomputes the hash of the row they edit, but not the rows after."""
-    from extractor.store import _chain_hash
+    from extractor.store.records import _chain_hash
 
     _drop_triggers(con)
     con.row_factory = sqlite3.Row
@@ -163,7 +164,7 @@ def test_truncated_tail_is_caught_by_an_anchor(db: Path) -> None:
 
 def test_audit_log_shows_one_papers_history(db: Path) -> None:
     with Store.open(db) as store:
-        pid = store.query("SELECT paper_id FROM records WHERE status = 'verified'")[0]["paper_id"]
+        pid = sqlhelp.rows(store, "SELECT paper_id FROM records WHERE status = 'verified'")[0]["paper_id"]
     res = runner.invoke(app, ["audit", "log", pid, "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert "alice" in res.stdout and "approve" in res.stdout and "machine" in res.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from extractor.store import Store
@@ -20,18 +21,20 @@ N = 60
 
 
 def _check_complete(db: Path, files: list[Path]) -> None:
+    """Every file is one document, one rules extraction, one record and one "create" log row."""
     assert fh.integrity(db) == "ok"
     with Store.open(db, create=False) as store:
         assert store.verify_log() == []
-        docs = store.query("SELECT source_file, sha256 FROM documents")
+        docs = store.ingest_outcomes()
         assert sorted(d["source_file"] for d in docs) == sorted(p.name for p in files)
         assert {d["sha256"] for d in docs} == {fh.sha256_of(p) for p in files}
-        ext = store.query("SELECT sha256, count(*) AS n FROM extractions WHERE backend = 'rules' GROUP BY sha256")
-        assert len(ext) == len(files) and all(r["n"] == 1 for r in ext)
-        recs = store.query("SELECT sha256 FROM records")
-        assert len(recs) == len(files) == len({r["sha256"] for r in recs})
-        creates = store.query("SELECT paper_id, count(*) AS n FROM reviews WHERE action = 'create' GROUP BY paper_id")
-        assert len(creates) == len(files) and all(r["n"] == 1 for r in creates)
+        rules = {d["sha256"]: [m for m, _, _ in store.extractions_for(d["sha256"], ok_only=False) if m.backend == "rules"]
+                 for d in docs}
+        assert len(rules) == len(files) and all(len(r) == 1 for r in rules.values())
+        recs = [r.sha256 for r in store.iter_records()]
+        assert len(recs) == len(files) == len(set(recs))
+        creates = Counter(r["paper_id"] for r in store.log_rows(actions=["create"]))
+        assert len(creates) == len(files) and all(n == 1 for n in creates.values())
 
 
 def test_second_run_refuses_while_the_first_works(tmp_path: Path) -> None:

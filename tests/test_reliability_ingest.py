@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.ingest import IngestLimits, ingest_paths, read_document
+from extractor.ingest.files import IngestLimits, ingest_paths, read_document
 from extractor.store import Store
 from tests import fault_helpers as fh
 from tests import pdf_factory as pf
@@ -26,7 +26,7 @@ ERROR_KINDS = {None, "corrupt", "empty", "no_text", "not_pdf", "encrypted", "tim
 
 
 def _rows(store: Store) -> dict[str, dict]:
-    rows = store.query("SELECT source_file, sha256, error_kind, error FROM documents")
+    rows = store.ingest_outcomes()
     by_name: dict[str, dict] = {}
     for r in rows:
         assert r["source_file"] not in by_name, f"two rows for {r['source_file']}"

@@ -18,6 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from extractor.cli import app
+from extractor.config import Settings
+from extractor.extract.base import get_backend
 from extractor.store import Store
 from tests import fault_helpers as fh
 
@@ -52,7 +54,7 @@ def _kill_when(argv: list[str], ready: fh.Callable[[], bool], timeout: float = 6
 
 def _documents(db: Path) -> dict[str, dict]:
     with Store.open(db, create=False) as store:
-        rows = store.query("SELECT sha256, source_file, run_id, ingested_at FROM documents")
+        rows = [{k: r[k] for k in ("sha256", "source_file", "run_id", "ingested_at")} for r in store.ingest_outcomes()]
     names = [r["source_file"] for r in rows]
     assert len(names) == len(set(names)), "a file has two rows"
     return {r["source_file"]: r for r in rows}
@@ -110,13 +112,15 @@ def test_kill9_at_each_step_of_run_then_resume(tmp_path: Path, corpus: list[Path
     assert fh.integrity(db) == "ok"
     with Store.open(db, create=False) as store:
         assert store.verify_log() == []
-        one = lambda sql: store.query(sql)[0]["n"]  # noqa: E731
-        assert one("SELECT count(*) AS n FROM documents") == N
-        assert one("SELECT count(*) AS n FROM extractions WHERE error IS NULL") == N
-        assert one("SELECT count(DISTINCT sha256) AS n FROM extractions") == N
-        assert one("SELECT count(*) AS n FROM records") == N
+        counts = store.status_counts()
+        assert counts["documents"] == N
+        # N successful extractions and none missing: exactly one per document
+        assert counts["extractions"].get("rules") == N
+        assert store.hashes_needing_extraction("rules", get_backend("rules", Settings()).cache_key()) == []
+        assert sum(counts["records"].values()) == N
         # each record was created exactly once; no paper was reconciled into two records
-        assert one("SELECT count(*) AS n FROM reviews WHERE action = 'create'") == N
+        creates = store.log_rows(actions=["create"])
+        assert len(creates) == len({r["paper_id"] for r in creates}) == N
         statuses = [r["status"] for r in sorted(store.runs(), key=lambda r: r["id"])]
     assert statuses[:3] == ["interrupted"] * 3 and statuses[3] in ("ok", "partial")
 
@@ -145,7 +149,7 @@ def test_kill9_during_review_saves_loses_no_committed_save(tmp_path: Path) -> No
     with Store.open(db, create=False) as store:
         assert store.verify_log() == []  # chain intact; every record matches its last log row
         versions = {r.paper_id: r.version for r in store.iter_records()}  # every record still parses
-        log = store.query("SELECT paper_id, version_after, actor FROM reviews WHERE actor != 'machine'")
+        log = [r for r in store.log_rows() if r["actor"] != "machine"]
     logged = {(r["paper_id"], r["version_after"]) for r in log}
     assert len(logged) == len(log), "two log rows claim the same record version"
     for pid, version in promised:

@@ -15,7 +15,6 @@ library level; these are the cross-cutting, end-to-end checks.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -28,15 +27,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from devtools.fake_openai import FakeOpenAI, close, hang, status, truncated
 from extractor.cli import app
-from extractor.devtools.fake_openai import FakeOpenAI, close, hang, status, truncated
 from extractor.store import Store
 from tests import fault_helpers as fh
-from tests.test_llm_support import PLANTED_KEY, oracle
+from tests import sqlhelp
+from tests.test_llm_support import CHAT, PLANTED_KEY, oracle
 
-CHAT = "/v1/chat/completions"
 N = 6
 runner = CliRunner()
+#: The endpoint under test answers like a competent model unless a test breaks it.
+pytestmark = pytest.mark.fake_openai(responder=oracle)
 
 
 @pytest.fixture
@@ -63,14 +64,14 @@ def _extract(db: Path, base_url: str) -> Any:
 
 def _llm_state(db: Path) -> dict[str, dict]:
     with Store.open(db, create=False) as store:
-        rows = store.query("SELECT e.sha256, d.source_file, e.error FROM extractions e JOIN documents d USING (sha256) "
+        rows = sqlhelp.rows(store, "SELECT e.sha256, d.source_file, e.error FROM extractions e JOIN documents d USING (sha256) "
                            "WHERE e.backend = 'llm'")
     return {r["source_file"]: r for r in rows}
 
 
 def _answered_keys(db: Path) -> set[str]:
     with Store.open(db, create=False) as store:
-        return {r["cache_key"] for r in store.query("SELECT cache_key FROM llm_calls WHERE parsed IS NOT NULL")}
+        return {r["cache_key"] for r in sqlhelp.rows(store, "SELECT cache_key FROM llm_calls WHERE parsed IS NOT NULL")}
 
 
 def _closed_port() -> int:
@@ -81,22 +82,22 @@ def _closed_port() -> int:
     return port
 
 
-def _heal_and_check(db: Path, answered_before: set[str]) -> None:
+def _heal_and_check(start_server: Callable[..., FakeOpenAI], db: Path, answered_before: set[str]) -> None:
     """Re-run against a healthy endpoint: everything finishes, nothing is asked or paid twice."""
-    with FakeOpenAI(responder=oracle) as healthy:
-        res = _extract(db, healthy.base_url)
-        assert res.exit_code == 0, res.output
-        sent = healthy.count(path=CHAT)
+    healthy = start_server(responder=oracle)
+    res = _extract(db, healthy.base_url)
+    assert res.exit_code == 0, res.output
+    sent = healthy.count(path=CHAT)
     state = _llm_state(db)
     assert len(state) == N and all(r["error"] is None for r in state.values()), state
     with Store.open(db, create=False) as store:
         assert store.integrity_check() == "ok"
-        dup = store.query("SELECT cache_key, count(*) AS n FROM llm_calls WHERE parsed IS NOT NULL "
+        dup = sqlhelp.rows(store, "SELECT cache_key, count(*) AS n FROM llm_calls WHERE parsed IS NOT NULL "
                           "GROUP BY cache_key HAVING n > 1")
         assert dup == [], f"answers paid for twice: {dup}"
-        last_run = store.query("SELECT max(id) AS id FROM runs")[0]["id"]
-        asked_now = {r["cache_key"] for r in store.query("SELECT cache_key FROM llm_calls WHERE run_id = ?", [last_run])}
-        logged_now = store.query("SELECT count(*) AS n FROM llm_calls WHERE run_id = ?", [last_run])[0]["n"]
+        last_run = sqlhelp.rows(store, "SELECT max(id) AS id FROM runs")[0]["id"]
+        asked_now = {r["cache_key"] for r in sqlhelp.rows(store, "SELECT cache_key FROM llm_calls WHERE run_id = ?", [last_run])}
+        logged_now = sqlhelp.rows(store, "SELECT count(*) AS n FROM llm_calls WHERE run_id = ?", [last_run])[0]["n"]
     assert logged_now == sent  # every request of the healthy run is in the call log
     assert not asked_now & answered_before, "a question whose answer was already logged was asked again"
 
@@ -165,12 +166,12 @@ FAULTS: dict[str, tuple[Breaker, str, tuple[str, ...]]] = {
 
 @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
 def test_endpoint_fault_ends_each_document_and_loses_nothing(papers: tuple[Path, Path], llm_env: None,
+                                                              fake_openai: FakeOpenAI, fake_openai_factory,
                                                               fault: str) -> None:
     _, db = papers
     breaker, must_fail, words = FAULTS[fault]
-    with FakeOpenAI(responder=oracle) as srv:
-        res = _extract(db, breaker(srv))
-        output = res.output
+    res = _extract(db, breaker(fake_openai))
+    output = res.output
     assert res.exit_code in (0, 3), output
     assert "Traceback" not in output and PLANTED_KEY not in output
     state = _llm_state(db)
@@ -183,22 +184,22 @@ def test_endpoint_fault_ends_each_document_and_loses_nothing(papers: tuple[Path,
     for name, error in failed.items():
         assert any(w in error for w in words), f"{name}: unclear reason {error!r}"
         assert PLANTED_KEY not in error
-    _heal_and_check(db, _answered_keys(db))
+    _heal_and_check(fake_openai_factory, db, _answered_keys(db))
 
 
-def test_refused_key_stops_the_batch_after_one_request(papers: tuple[Path, Path], llm_env: None) -> None:
+def test_refused_key_stops_the_batch_after_one_request(papers: tuple[Path, Path], llm_env: None,
+                                                       fake_openai: FakeOpenAI, fake_openai_factory) -> None:
     _, db = papers
-    with FakeOpenAI(responder=oracle) as srv:
-        srv.script(status(401, {"error": {"message": f"Incorrect API key provided: {PLANTED_KEY}",
-                                          "type": "invalid_request_error", "code": "invalid_api_key"}}),
-                   match="Part", always=True)
-        res = _extract(db, srv.base_url)
-        n_requests = srv.count(path=CHAT)
+    fake_openai.script(status(401, {"error": {"message": f"Incorrect API key provided: {PLANTED_KEY}",
+                                              "type": "invalid_request_error", "code": "invalid_api_key"}}),
+                       match="Part", always=True)
+    res = _extract(db, fake_openai.base_url)
+    n_requests = fake_openai.count(path=CHAT)
     assert res.exit_code == 1, res.output
     assert n_requests <= 1, f"a refused key was tried {n_requests} times"
     assert "refused the API key" in res.output and PLANTED_KEY not in res.output
     assert _llm_state(db) == {}  # nothing half-saved: no document marked failed for a batch-level fault
-    _heal_and_check(db, set())
+    _heal_and_check(fake_openai_factory, db, set())
 
 
 #: name -> (how to point at an endpoint no connection can be opened to, words in the stop message)
@@ -212,6 +213,7 @@ UNREACHABLE: dict[str, tuple[Breaker, tuple[str, ...]]] = {
 @pytest.mark.parametrize("fault", list(UNREACHABLE), ids=list(UNREACHABLE))
 def test_unreachable_endpoint_stops_the_batch_quickly_and_resumes(papers: tuple[Path, Path], llm_env: None,
                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                   fake_openai: FakeOpenAI, fake_openai_factory,
                                                                    fault: str) -> None:
     """Refused / DNS / TLS: one clear stop after a few attempts, not N failed documents."""
     from extractor.extract.llm.transport import CONNECT_ATTEMPTS
@@ -219,9 +221,8 @@ def test_unreachable_endpoint_stops_the_batch_quickly_and_resumes(papers: tuple[
     _, db = papers
     monkeypatch.setenv("COLLABSCOPE_TRANSPORT_RETRIES", "5")  # the connect budget is smaller than this
     breaker, words = UNREACHABLE[fault]
-    with FakeOpenAI(responder=oracle) as srv:
-        res = _extract(db, breaker(srv))
-        reached = srv.count(path=CHAT)
+    res = _extract(db, breaker(fake_openai))
+    reached = fake_openai.count(path=CHAT)
     output = res.output
     assert res.exit_code == 1, output  # stopped: an error, not "finished with failures" (3)
     assert "Traceback" not in output and PLANTED_KEY not in output
@@ -230,18 +231,18 @@ def test_unreachable_endpoint_stops_the_batch_quickly_and_resumes(papers: tuple[
     assert "0 of 6 documents finished" in " ".join(output.split()), output
     assert reached == 0  # no chat request ever got through
     with Store.open(db, create=False) as store:
-        attempts = store.query("SELECT error, status_code FROM llm_calls")
+        attempts = sqlhelp.rows(store, "SELECT error, status_code FROM llm_calls")
     assert 1 <= len(attempts) <= CONNECT_ATTEMPTS, attempts  # bounded: the canary alone, a few tries
     assert all(a["error"].startswith("connection failed") and a["status_code"] is None for a in attempts)
     assert _llm_state(db) == {}  # no document marked failed for a connection problem: all pending
-    _heal_and_check(db, set())
+    _heal_and_check(fake_openai_factory, db, set())
 
 
 # --------------------------------------------------------------------------- kill -9 mid-batch
 
 
 def _fake_server_process(latency: float) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "extractor.devtools.fake_openai", "--port", "0", "--latency",
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.fake_openai", "--port", "0", "--latency",
                              str(latency), "--responder", "tests.test_llm_support:oracle"],
                             env=fh.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = proc.stdout.readline().decode().strip()
@@ -289,13 +290,13 @@ def test_kill9_during_llm_batch_then_resume(tmp_path: Path) -> None:
     assert sent_total <= questions + in_flight_lost, (sent_total, questions, in_flight_lost)
     with Store.open(db, create=False) as store:
         assert store.integrity_check() == "ok"
-        ext = store.query("SELECT sha256, count(*) AS n, sum(error IS NULL) AS ok FROM extractions "
+        ext = sqlhelp.rows(store, "SELECT sha256, count(*) AS n, sum(error IS NULL) AS ok FROM extractions "
                           "WHERE backend = 'llm' GROUP BY sha256")
         assert len(ext) == n_docs and all(r["n"] == 1 and r["ok"] == 1 for r in ext)  # zero duplicates
-        paid_twice = store.query("SELECT cache_key FROM llm_calls WHERE parsed IS NOT NULL "
+        paid_twice = sqlhelp.rows(store, "SELECT cache_key FROM llm_calls WHERE parsed IS NOT NULL "
                                  "GROUP BY cache_key HAVING count(*) > 1")
         assert paid_twice == []
-        assert store.query("SELECT count(*) AS n FROM llm_calls")[0]["n"] == sent_total - in_flight_lost
+        assert sqlhelp.rows(store, "SELECT count(*) AS n FROM llm_calls")[0]["n"] == sent_total - in_flight_lost
 
 
 # --------------------------------------------------------------------------- prompt injection
@@ -309,17 +310,18 @@ INJECTIONS = {
 
 
 @pytest.mark.parametrize("zone", list(INJECTIONS), ids=list(INJECTIONS))
-def test_prompt_injection_is_flagged_and_contained(tmp_path: Path, llm_env: None, zone: str) -> None:
+def test_prompt_injection_is_flagged_and_contained(tmp_path: Path, llm_env: None, fake_openai: FakeOpenAI,
+                                                   zone: str) -> None:
     from tests.pdf_factory import simple_paper
 
     folder = tmp_path / "papers"
     clean = fh.make_corpus(folder, 4)
     simple_paper(folder / "injected.pdf", **INJECTIONS[zone])
     db = tmp_path / "inj.db"
-    with FakeOpenAI(responder=oracle) as srv:  # the oracle obeys the injection, as a gullible model would
-        res = runner.invoke(app, ["run", str(folder), "--backend", "llm", "--base-url", srv.base_url,
-                                  "--db", str(db)])
-        assert res.exit_code in (0, 3), res.output
+    # the oracle obeys the injection, as a gullible model would
+    res = runner.invoke(app, ["run", str(folder), "--backend", "llm", "--base-url", fake_openai.base_url,
+                              "--db", str(db)])
+    assert res.exit_code in (0, 3), res.output
     with Store.open(db, create=False) as store:
         records = {r.source_file: r for r in store.iter_records()}
     bad = records["injected.pdf"]

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from extractor.devtools.fake_openai import FakeOpenAI, key_fingerprint, status
+from devtools.fake_openai import key_fingerprint, status
 from tests import fault_helpers as fh
 from tests.test_llm_support import oracle
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeOpenAIFactory
 
 KEYS = {
     "openai-style": "sk-PLANTED-7d1e0c4b9a2f-reliability-do-not-leak",
@@ -36,7 +40,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize(("kind", "source"), [("openai-style", "env"), ("azure-style-hex", "secrets-file")],
                          ids=["openai-style-key-in-env", "hex-key-in-secrets-file"])
-def test_planted_key_is_nowhere(tmp_path: Path, kind: str, source: str) -> None:
+def test_planted_key_is_nowhere(tmp_path: Path, fake_openai_factory: FakeOpenAIFactory, kind: str, source: str) -> None:
     key = KEYS[kind]
     work = tmp_path / "work"
     work.mkdir()
@@ -60,17 +64,17 @@ def test_planted_key_is_nowhere(tmp_path: Path, kind: str, source: str) -> None:
         assert proc.returncode in ok, f"{args}: {outputs[-1][-2000:]}"
         return proc
 
-    with FakeOpenAI(responder=oracle) as good:
-        run("run", "papers", "--backend", "rules,llm", "--base-url", good.base_url, "--db", db)
-        sent = [r for r in good.requests if r.path.endswith("/chat/completions")]
-        assert sent and all(r.auth_sha256 == key_fingerprint(key) for r in sent), "the key was not used"
-    with FakeOpenAI(responder=oracle) as refusing:  # a server that echoes the key back in its error
-        refusing.script(status(401, {"error": {"message": f"Incorrect API key provided: {key}. You can find "
-                                                          "your API key at https://platform.openai.com",
-                                               "type": "invalid_request_error", "code": "invalid_api_key"}}),
-                        match="Part", always=True)
-        proc = run("run", "more", "--backend", "llm", "--base-url", refusing.base_url, "--db", db, ok=(1,))
-        assert b"refused the API key" in proc.stderr
+    good = fake_openai_factory(responder=oracle)
+    run("run", "papers", "--backend", "rules,llm", "--base-url", good.base_url, "--db", db)
+    sent = [r for r in good.requests if r.path.endswith("/chat/completions")]
+    assert sent and all(r.auth_sha256 == key_fingerprint(key) for r in sent), "the key was not used"
+    refusing = fake_openai_factory(responder=oracle)  # a server that echoes the key back in its error
+    refusing.script(status(401, {"error": {"message": f"Incorrect API key provided: {key}. You can find "
+                                                      "your API key at https://platform.openai.com",
+                                           "type": "invalid_request_error", "code": "invalid_api_key"}}),
+                    match="Part", always=True)
+    proc = run("run", "more", "--backend", "llm", "--base-url", refusing.base_url, "--db", db, ok=(1,))
+    assert b"refused the API key" in proc.stderr
     # unreachable endpoint: the batch stops with one message; each attempt is logged with its reason
     proc = run("run", "offline", "--backend", "llm", "--base-url", f"http://127.0.0.1:{_closed_port()}/v1", "--db", db,
                ok=(1,))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from extractor.errors import StoreError
-from extractor.ingest import read_document
+from extractor.ingest.files import read_document
 from extractor.schemas import RecordStatus
 from extractor.store import Store
 from tests import fault_helpers as fh
@@ -29,12 +29,19 @@ from tests import pdf_factory as pf
 
 
 def _pin_size(store: Store) -> None:
+    # max_page_count limits the connection it is set on, so it goes on the store's own.
     pages = store.db.execute("PRAGMA page_count").fetchone()[0]
     store.db.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def _unpin(store: Store) -> None:
     store.db.execute("PRAGMA max_page_count = 1073741823")
+
+
+def _documents(db: Path) -> int:
+    """How many documents the file holds (read-only: a check must not change what it checks)."""
+    with Store.open(db, readonly=True) as store:
+        return store.status_counts()["documents"]
 
 
 def _seed(tmp_path: Path, n: int = 3) -> Path:
@@ -58,7 +65,7 @@ def test_disk_full_while_adding_a_document_keeps_nothing_half_written(tmp_path: 
             store.add_document(doc)
         message = str(err.value)
         assert "f.db" in message and "disk is full" in message and "free space" in message
-        assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 0
+        assert store.status_counts()["documents"] == 0
         _unpin(store)
         assert store.add_document(doc) is True  # after freeing space the same write works
         assert store.integrity_check() == "ok"
@@ -86,7 +93,7 @@ def test_cli_on_a_full_disk_exits_1_naming_the_database_then_resumes(tmp_path: P
     # Ingest commits rows in batches, so the WAL grows ~5 KB per document here: a hundred
     # documents overflow the limit (one per file, the WAL's included); forty no longer did.
     more = fh.make_corpus(tmp_path / "more", 100, prefix="more", pages=3)
-    before = fh.count_rows(db, "documents")
+    before = _documents(db)
     limit = db.stat().st_size + 100_000  # room for a few documents, not for a hundred
     proc = subprocess.run(fh.cli("ingest", tmp_path / "more", "--db", db, "--workers", "1"), env=fh.child_env(),
                           capture_output=True, preexec_fn=fh.file_size_limit(limit), timeout=120)
@@ -95,14 +102,14 @@ def test_cli_on_a_full_disk_exits_1_naming_the_database_then_resumes(tmp_path: P
     assert f"database {db}" in err and "free space" in err, err
     assert "Traceback" not in err
     assert fh.integrity(db) == "ok"
-    partial = fh.count_rows(db, "documents")
+    partial = _documents(db)
     assert before <= partial < before + len(more)
     # space is back: a re-run adds exactly what is missing
     proc = subprocess.run(fh.cli("ingest", tmp_path / "more", "--db", db), env=fh.child_env(), capture_output=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert f"{partial - before} already known" in proc.stderr.decode()
-    assert fh.count_rows(db, "documents") == before + len(more)
+    assert _documents(db) == before + len(more)
     with Store.open(db, create=False) as store:
         assert store.verify_log() == []
 
@@ -142,7 +149,7 @@ def test_cli_on_a_read_only_database_exits_1_and_changes_nothing(tmp_path: Path,
         pytest.skip("cannot make file permissions bind a child process here")
     db = _seed(tmp_path)
     fh.make_corpus(tmp_path / "more", 3, prefix="more")
-    before = fh.count_rows(db, "documents")
+    before = _documents(db)
     db.chmod(0o444)
     if what == "file-and-folder":
         for extra in db.parent.glob(db.name + "*"):
@@ -161,7 +168,7 @@ def test_cli_on_a_read_only_database_exits_1_and_changes_nothing(tmp_path: Path,
         for extra in db.parent.glob(db.name + "*"):
             extra.chmod(0o644)
     assert fh.integrity(db) == "ok"
-    assert fh.count_rows(db, "documents") == before
+    assert _documents(db) == before
     # readers still work on a read-only database
     proc = subprocess.run(fh.cli("audit", "verify", "--db", db), env=fh.child_env(), capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -4,7 +4,6 @@ Self-contained: uses only the shipped tables in data/ and inline strings."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from extractor.resolve import Resolution, get_resolver

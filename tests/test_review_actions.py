@@ -1,4 +1,4 @@
-"""Review actions as library functions (extractor.review): claims and leases, every
+"""Review actions as library functions (extractor.review.actions): claims and leases, every
 decision, undo, optimistic locking, rebasing a refused edit, the double-review sample.
 
 Each test asserts the database afterwards: record status/content/version, the audit log
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from extractor import review, review_double
 from extractor.errors import ConflictError
-from extractor.review import ReviewError
+from extractor.review import actions as review
+from extractor.review import double as review_double
+from extractor.review.common import ReviewError
 from extractor.schemas import Method, PaperContent, RecordStatus
 from extractor.store import Store
 from tests.review_fixtures import build, copy_db
@@ -190,7 +191,7 @@ def test_rebase_keeps_both_peoples_edits(db) -> None:
 
 
 def test_double_review_and_kappa(db) -> None:
-    from extractor import review_stats
+    from extractor.review import stats as review_stats
 
     store, ids = db
     a = review.serve_next(store, "alice")
@@ -217,7 +218,7 @@ def test_double_review_and_kappa(db) -> None:
 
 
 def test_cohen_kappa_known_values() -> None:
-    from extractor.review_stats import cohen_kappa
+    from extractor.review.stats import cohen_kappa
 
     assert cohen_kappa([])["kappa"] is None
     assert cohen_kappa([("a", "a"), ("b", "b")])["kappa"] == 1.0
@@ -227,7 +228,7 @@ def test_cohen_kappa_known_values() -> None:
 
 
 def test_throughput_and_machine_agreement(db) -> None:
-    from extractor import review_stats
+    from extractor.review import stats as review_stats
 
     store, ids = db
     a = review.serve_next(store, "alice", audit=False)

@@ -1,4 +1,4 @@
-"""What the record page shows, computed without Streamlit (extractor.review_view):
+"""What the record page shows, computed without Streamlit (extractor.review.view):
 inert text, evidence boxes from offsets, flagged affiliations, backends side by side."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor import review_view as view
+from extractor.review import view
 from extractor.schemas import ExtractionMeta, Method, PaperExtraction, ReviewReason
 from extractor.store import Store
 from tests.review_fixtures import build

@@ -1,7 +1,7 @@
 """The rules backend on the bundled samples and on papers the generator renders in every layout.
 
 Self-contained: data/samples (committed PDFs + truth.jsonl) and inline metadata rendered
-by extractor.devtools.generate. Hand-drawn edge cases live in test_rules_edges.py.
+by devtools.generate. Hand-drawn edge cases live in test_rules_edges.py.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from extractor.devtools.generate import LAYOUTS, render_paper
-from extractor.evaluate import align_authors
+from devtools.generate import LAYOUTS, render_paper
+from extractor.evaluation.gold import align_authors
 from extractor.extract.rules import RulesBackend, looks_like_names
-from extractor.ingest import read_document
+from extractor.ingest.files import read_document
 from extractor.schemas import PaperExtraction
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"

@@ -14,7 +14,7 @@ import pymupdf
 import pytest
 
 from extractor.extract.rules import RulesBackend
-from extractor.ingest import read_document
+from extractor.ingest.files import read_document
 from extractor.schemas import PaperExtraction
 
 BODY = ("We study how papers print their authors and affiliations and what a reader needs to recover "

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from extractor import migrations
 from extractor.errors import ConflictError, StoreError
 from extractor.schemas import (
     Affiliation,
@@ -19,6 +18,8 @@ from extractor.schemas import (
     RecordStatus,
 )
 from extractor.store import Store
+from extractor.store import migrations as migrations
+from tests import sqlhelp
 
 EXPECTED_TABLES = {"documents", "extractions", "records", "runs", "llm_calls", "reviews", "calibration"}
 
@@ -35,13 +36,17 @@ def _record(paper_id: str = "abc", country: str = "US") -> PaperRecord:
     )
 
 
+def _tables(path: Path) -> set[str]:
+    return {r["name"] for r in sqlhelp.rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def test_fresh_database_has_all_tables_and_wal(db_path: Path) -> None:
     with Store.open(db_path) as store:
-        assert EXPECTED_TABLES <= set(store.db.table_names())
-        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.applied_migrations() == [m.name for m in migrations.migrations._migrations]
-        cols = {c.name for c in store.db["records"].columns}
-        assert {"paper_id", "status", "version", "confidence", "priority", "audit", "data"} <= cols
+    assert EXPECTED_TABLES <= _tables(db_path)
+    assert sqlhelp.one(db_path, "PRAGMA journal_mode") == "wal"
+    cols = {r["name"] for r in sqlhelp.rows(db_path, "PRAGMA table_info(records)")}
+    assert {"paper_id", "status", "version", "confidence", "priority", "audit", "data"} <= cols
 
 
 def test_older_database_is_upgraded_in_place(db_path: Path) -> None:
@@ -51,15 +56,15 @@ def test_older_database_is_upgraded_in_place(db_path: Path) -> None:
     assert "llm_calls" not in db.table_names()
     db.close()
     with Store.open(db_path) as store:
-        assert EXPECTED_TABLES <= set(store.db.table_names())
         assert store.known_hashes() == {"f" * 64}
+    assert EXPECTED_TABLES <= _tables(db_path)
 
 
 def test_add_document_is_idempotent(store: Store) -> None:
     doc = Document(sha256="a" * 64, source_file="a.pdf", error="x", error_kind="corrupt")
     assert store.add_document(doc) is True
     assert store.add_document(doc) is False
-    assert store.query("SELECT count(*) AS n FROM documents")[0]["n"] == 1
+    assert sqlhelp.one(store, "SELECT count(*) FROM documents") == 1
 
 
 def test_machine_record_then_human_save_and_conflict(store: Store) -> None:
@@ -90,11 +95,11 @@ def test_audit_log_is_append_only_and_verifiable(store: Store) -> None:
     store.save_record(rec.model_copy(update={"status": RecordStatus.VERIFIED}), expected_version=1, action="approve", actor="alice")
     assert store.verify_log() == []
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        store.db.execute("UPDATE reviews SET actor = 'mallory'")
+        sqlhelp.execute(store, "UPDATE reviews SET actor = 'mallory'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        store.db.execute("DELETE FROM reviews")
+        sqlhelp.execute(store, "DELETE FROM reviews")
     # tampering with a record behind the log's back is detected
-    store.db.execute("UPDATE records SET data = replace(data, 'US', 'CN')")
+    sqlhelp.execute(store, "UPDATE records SET data = replace(data, 'US', 'CN')")
     assert any("differs" in p for p in store.verify_log())
 
 
@@ -110,7 +115,7 @@ def test_open_retries_a_busy_moment_then_opens(tmp_path, monkeypatch):
     switches the file to WAL; open() must retry rather than fail the whole run."""
     import sqlite3
 
-    from extractor import store as store_mod
+    from extractor.store import database as store_mod
 
     real = store_mod.Store._open_once.__func__
     calls = {"n": 0}
@@ -122,16 +127,16 @@ def test_open_retries_a_busy_moment_then_opens(tmp_path, monkeypatch):
         return real(cls, path, readonly=readonly)
 
     monkeypatch.setattr(store_mod.Store, "_open_once", classmethod(flaky))
-    with store_mod.Store.open(tmp_path / "x.db") as s:
-        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with store_mod.Store.open(tmp_path / "x.db"):
+        assert sqlhelp.one(tmp_path / "x.db", "PRAGMA journal_mode") == "wal"
     assert calls["n"] == 3
 
 
 def test_open_gives_up_on_a_lock_that_never_clears_with_a_clear_message(tmp_path, monkeypatch):
     import sqlite3
 
-    from extractor import store as store_mod
     from extractor.errors import StoreError
+    from extractor.store import database as store_mod
 
     def always_locked(cls, path, *, readonly):
         raise sqlite3.OperationalError("database is locked")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from extractor import review, review_double
+from extractor.review import actions as review
+from extractor.review import double as review_double
 from extractor.schemas import RecordStatus
 from extractor.store import Store
 from tests.review_fixtures import build, copy_db

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from extractor import review
+from extractor.review import actions as review
 from extractor.schemas import Method, RecordStatus
 from extractor.store import Store
 from tests.review_fixtures import HOSTILE_TITLE, build, copy_db

@@ -1,15 +1,20 @@
 """Aggregates: collaboration shares, country counts, pair matrices and model flows.
 
-Floor 3: reads records through :class:`~extractor.store.Store`, never writes. Load the
-counted population once under a :class:`CountingPolicy`, then ask for any table; every
+Reads records through :class:`~extractor.store.Store`, never writes. Every
 number is an :class:`Estimate` that carries its interval and the method that produced it
 (exact, prediction-powered, or plainly machine-only when there is no audit yet).
 
-Typical use (the review UI dashboard does the same)::
+:func:`summarize` computes every table in one pass over the store, a page of records at
+a time, keeping only counts (memory does not grow with the database)::
+
+    s = summarize(store, CountingPolicy(group_hk_mo_with_cn=True), ("US", "CN"))
+    print(s.pair_share.text(), "-", s.policy.describe())
+
+For one table at a time on a small database, load the population into memory once and
+ask for any table::
 
     pop = load_population(store, CountingPolicy(group_hk_mo_with_cn=True))
     share = pair_share(pop, ("US", "CN"))
-    print(share.text(), "-", pop.policy.describe())
 
 :func:`headline` is the small machine-only summary ``collabscope run`` prints.
 """
@@ -19,13 +24,35 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..schemas import RecordStatus
-from ..store import Store
-from .estimate import METHOD_NOTES, Estimate, estimate_keys, estimate_one
-from .policy import CountingPolicy
-from .population import ROLES, Population, Stratum, Unit, View, build_population, load_population, machine_versions
-from .summary import AuditSummary, ErrorRate, ReviewProgress, Summary, audit_summary, error_rate, review_progress, summarize
-from .tables import (
+from extractor.aggregate.estimate import METHOD_NOTES, Estimate, Tally, estimate_keys, estimate_one
+from extractor.aggregate.policy import CountingPolicy
+from extractor.aggregate.population import (
+    ROLES,
+    Population,
+    StatusTally,
+    Stratum,
+    Unit,
+    View,
+    build_population,
+    column_codes,
+    iter_units,
+    load_population,
+    machine_versions,
+    status_tally,
+)
+from extractor.aggregate.summary import (
+    AuditSummary,
+    ErrorRate,
+    PaperListing,
+    ReviewProgress,
+    Summary,
+    SummaryTally,
+    audit_summary,
+    error_rate,
+    review_progress,
+    summarize,
+)
+from extractor.aggregate.tables import (
     DEFAULT_PAIR,
     GroupRow,
     ModelFlows,
@@ -40,6 +67,8 @@ from .tables import (
     parse_pair,
     years,
 )
+from extractor.schemas import RecordStatus, group_country
+from extractor.store import Store
 
 COUNTED = (RecordStatus.MACHINE, RecordStatus.QUEUED, RecordStatus.IN_REVIEW, RecordStatus.VERIFIED)
 
@@ -49,24 +78,25 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
 
     Machine labels as they stand (no interval): the run has had no review yet. The keys
     are relied on by ``collabscope run``; use :func:`summarize` for defensible numbers.
+    Reads the records' indexed columns a page at a time, never their JSON.
     """
     papers = 0
     flagged = 0
     audit_only = 0
     both = 0
     per_country: Counter[str] = Counter()
-    for record in store.iter_records([s.value for s in COUNTED]):
-        papers += 1
-        if record.status == RecordStatus.QUEUED:
-            flagged += 1
-            # Drawn for the random audit and queued for no doubt of its own.
-            audit_only += bool(record.audit) and all(r.code == "audit_sample" for r in record.review_reasons)
-        countries = set(record.countries(group_hk_mo_with_cn))
-        per_country.update(countries)
-        both += set(pair) <= countries
-    failed = store.query(
-        "SELECT count(*) AS n FROM documents d WHERE error IS NOT NULL OR NOT EXISTS (SELECT 1 FROM records r WHERE r.sha256 = d.sha256)"
-    )[0]["n"]
+    with store.read_snapshot():
+        for page in store.record_pages([s.value for s in COUNTED]):
+            for row in page:
+                papers += 1
+                if row["status"] == RecordStatus.QUEUED.value:
+                    flagged += 1
+                    # Drawn for the random audit and queued for no doubt of its own.
+                    audit_only += bool(row["audit"]) and all(c == "audit_sample" for c in column_codes(row["reasons"]))
+                countries = {group_country(c, group_hk_mo_with_cn) for c in column_codes(row["countries"])}
+                per_country.update(sorted(countries))  # type: ignore[arg-type]
+                both += set(pair) <= countries
+        failed = store.unrecorded_document_count()
     return {
         "papers": papers,
         "failed": failed,
@@ -80,9 +110,9 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
 
 __all__ = [
     "COUNTED", "DEFAULT_PAIR", "METHOD_NOTES", "ROLES", "AuditSummary", "CountingPolicy", "ErrorRate", "Estimate",
-    "GroupRow", "ModelFlows", "Population", "ReviewProgress", "Stratum", "Summary", "Unit", "View",
-    "audit_summary", "build_population", "by_group", "country_counts", "error_rate", "estimate_keys",
-    "estimate_one", "family_in_country", "headline", "international_share", "load_population",
-    "machine_versions", "model_flows", "no_country", "pair_matrix", "pair_share", "parse_pair",
-    "review_progress", "summarize", "years",
+    "GroupRow", "ModelFlows", "PaperListing", "Population", "ReviewProgress", "StatusTally", "Stratum", "Summary",
+    "SummaryTally", "Tally", "Unit", "View", "audit_summary", "build_population", "by_group", "country_counts",
+    "error_rate", "estimate_keys", "estimate_one", "family_in_country", "headline", "international_share",
+    "iter_units", "load_population", "machine_versions", "model_flows", "no_country", "pair_matrix", "pair_share",
+    "parse_pair", "review_progress", "status_tally", "summarize", "years",
 ]

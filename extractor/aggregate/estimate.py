@@ -1,23 +1,24 @@
 """Counts of papers with honest intervals, for any yes/no property of a paper.
 
 A statistic is a function from a :class:`~.population.View` to the set of keys the paper
-counts for (``{"pair"}``, a set of countries, a set of (family, country) cells, ...). One
-pass over the population fills, per key, the sums the estimator needs (verified labels,
-machine labels of unreviewed and pending records, and the audit's 2x2 disagreement
-cells), and :func:`finish` turns each into an :class:`Estimate` via
-:func:`extractor.intervals.ppi_total`. Counting every key in one pass keeps a country-pair
-matrix or a family × country table as cheap as a single share.
+counts for (``{"pair"}``, a set of countries, a set of (family, country) cells, ...). A
+:class:`Tally` fed the papers one at a time keeps, per key, the sums the estimator needs
+(verified labels, machine labels of unreviewed and pending records, and the audit's 2x2
+disagreement cells) and nothing per paper, and :func:`finish` turns each into an
+:class:`Estimate` via :func:`extractor.aggregate.intervals.ppi_total`. Counting every key
+in one pass keeps a country-pair matrix or a family × country table as cheap as a single
+share, and a million papers as cheap in memory as a hundred.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..intervals import AuditCounts, ppi_total
-from .population import Population, Stratum, View
+from extractor.aggregate.intervals import AuditCounts, ppi_total
+from extractor.aggregate.policy import CountingPolicy
+from extractor.aggregate.population import Population, Stratum, Unit, View
 
 Method = Literal["exact", "ppi", "bounds", "machine-only", "verified-subset"]
 
@@ -105,39 +106,124 @@ class _Sums:
 
 
 KeysOf = Callable[[View], Iterable[Hashable]]
+Keys = Mapping[str, frozenset[Hashable]]
+
+
+class _KeyCounts:
+    """Per key of one statistic: how many papers count for it, split as the estimator needs.
+
+    Plain dicts counted in a loop: a paper adds a handful of keys, where ``Counter.update``
+    would spend more on its argument checks than on the counting.
+    """
+
+    __slots__ = ("added", "known", "missed", "pending_predicted", "predicted", "reviewed_machine")
+
+    def __init__(self) -> None:
+        self.reviewed_machine: dict[Hashable, int] = {}  # machine label, verified and audited records
+        self.known: dict[Hashable, int] = {}  # person's label, verified and audited records
+        self.predicted: dict[Hashable, int] = {}  # machine label, unreviewed frame records
+        self.pending_predicted: dict[Hashable, int] = {}  # machine label, pending records
+        self.missed: dict[Hashable, int] = {}  # audit: person yes, machine no
+        self.added: dict[Hashable, int] = {}  # audit: person no, machine yes
+
+    def machine(self, key: Hashable) -> int:
+        """Papers whose machine reading counts for ``key``, in every stratum."""
+        return self.reviewed_machine.get(key, 0) + self.predicted.get(key, 0) + self.pending_predicted.get(key, 0)
+
+
+def _count(counts: dict[Hashable, int], keys: Iterable[Hashable]) -> None:
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+
+
+_NONE: frozenset[Hashable] = frozenset()
+
+
+class Tally:
+    """The sums behind :class:`Estimate` for named statistics, over papers fed one at a time.
+
+    Per statistic and key it keeps six counts, and per set of papers five design counts,
+    whatever the number of papers: a million records cost the same memory as a hundred.
+    Feed units with :meth:`add` (or keys already computed with :meth:`add_keys`, to share
+    them between tallies) and read :meth:`estimates` at the end.
+    """
+
+    def __init__(self, statistics: Mapping[str, KeysOf]) -> None:
+        self.statistics = dict(statistics)
+        self.size = self.known = self.audited = self.unreviewed = self.pending = 0
+        self._counts = {name: _KeyCounts() for name in self.statistics}
+
+    def keys(self, view: View, statistics: Mapping[str, KeysOf] | None = None) -> dict[str, frozenset[Hashable]]:
+        """The keys a reading counts for, per statistic (those with none are left out)."""
+        out = {}
+        for name, keys_of in (statistics or self.statistics).items():
+            found = frozenset(keys_of(view))
+            if found:
+                out[name] = found
+        return out
+
+    def add(self, unit: Unit) -> None:
+        machine = self.keys(unit.machine)
+        self.add_keys(unit.stratum, machine, self.keys(unit.human) if unit.human else None)
+
+    def add_keys(self, stratum: Stratum, machine: Keys, human: Keys | None) -> None:
+        """One paper, given the keys its machine and human (None: no person) readings count for.
+
+        ``machine`` and ``human`` map a statistic to its keys; a statistic that is absent
+        has none, and statistics this tally does not count are ignored.
+        """
+        self.size += 1
+        counts = self._counts
+        if stratum == Stratum.UNREVIEWED:
+            self.unreviewed += 1
+            for name, keys in machine.items():
+                c = counts.get(name)
+                if c is not None:
+                    d = c.predicted
+                    for key in keys:
+                        d[key] = d.get(key, 0) + 1
+        elif stratum == Stratum.PENDING:
+            self.pending += 1
+            for name, keys in machine.items():
+                c = counts.get(name)
+                if c is not None:
+                    d = c.pending_predicted
+                    for key in keys:
+                        d[key] = d.get(key, 0) + 1
+        else:
+            self.known += 1
+            audited = stratum == Stratum.AUDITED
+            self.audited += audited
+            for name, c in counts.items():
+                mk = machine.get(name, _NONE)
+                hk = mk if human is None else human.get(name, _NONE)
+                _count(c.reviewed_machine, mk)
+                _count(c.known, hk)
+                if audited and hk != mk:
+                    _count(c.missed, hk - mk)
+                    _count(c.added, mk - hk)
+
+    def estimates(self, name: str, policy: CountingPolicy,
+                  include: Iterable[Hashable] = ()) -> dict[Hashable, Estimate]:
+        """One :class:`Estimate` per key any reading of any paper produced (plus ``include``)."""
+        c = self._counts[name]
+        design = _Design(self.size, self.known, self.audited, self.unreviewed, self.pending,
+                         policy.statuses == "verified", policy.confidence)
+        keys = dict.fromkeys(include)
+        for counts in (c.reviewed_machine, c.predicted, c.pending_predicted, c.known):
+            keys.update(dict.fromkeys(counts))
+        return {key: finish(_Sums(known=c.known.get(key, 0), predicted=c.predicted.get(key, 0),
+                                  pending_predicted=c.pending_predicted.get(key, 0), missed=c.missed.get(key, 0),
+                                  added=c.added.get(key, 0), machine=c.machine(key)), design)
+                for key in keys}
 
 
 def estimate_keys(pop: Population, keys_of: KeysOf, *, include: Iterable[Hashable] = ()) -> dict[Hashable, Estimate]:
     """One :class:`Estimate` per key any reading of any paper produced (plus ``include``)."""
-    sums: dict[Hashable, _Sums] = defaultdict(_Sums)
-    for key in include:
-        sums[key]  # noqa: B018 - make sure it is reported even at zero
-    n_audit = m = q = known = 0
+    tally = Tally({"keys": keys_of})
     for unit in pop.units:
-        machine_keys = set(keys_of(unit.machine))
-        for key in machine_keys:
-            sums[key].machine += 1
-        if unit.stratum in (Stratum.VERIFIED, Stratum.AUDITED):
-            known += 1
-            human_keys = set(keys_of(unit.human)) if unit.human else machine_keys
-            for key in human_keys:
-                sums[key].known += 1
-            if unit.stratum == Stratum.AUDITED:
-                n_audit += 1
-                for key in human_keys - machine_keys:
-                    sums[key].missed += 1
-                for key in machine_keys - human_keys:
-                    sums[key].added += 1
-        elif unit.stratum == Stratum.UNREVIEWED:
-            m += 1
-            for key in machine_keys:
-                sums[key].predicted += 1
-        else:
-            q += 1
-            for key in machine_keys:
-                sums[key].pending_predicted += 1
-    design = _Design(pop.size, known, n_audit, m, q, pop.policy.statuses == "verified", pop.policy.confidence)
-    return {key: finish(s, design) for key, s in sums.items()}
+        tally.add(unit)
+    return tally.estimates("keys", pop.policy, include)
 
 
 def estimate_one(pop: Population, has: Callable[[View], bool]) -> Estimate:

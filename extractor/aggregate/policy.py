@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..schemas import PaperContent, RecordStatus, group_country
+from extractor.schemas import PaperContent, RecordStatus, group_country
 
 CountBy = Literal["any", "first", "last"]
 StatusSet = Literal["verified", "verified+machine"]
@@ -43,7 +43,7 @@ class CountingPolicy(BaseModel):
         default="confident",
         description=(
             "what the uniform audit sample was drawn from: the confident machine records "
-            "(issue 5, default) or all records"
+            "(the default) or all records"
         ),
     )
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="interval level")

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import sys
 
-from .common import app, console_err
+from extractor.cli.common import app, console_err
 
 # Register commands (import for side effects, in the order --help lists them).
-from . import pipeline  # noqa: E402,F401
-from . import data  # noqa: E402,F401
-from . import review  # noqa: E402,F401
-from . import queue  # noqa: E402,F401
-from . import audit  # noqa: E402,F401
-from . import llm  # noqa: E402,F401
-from . import evaluate  # noqa: E402,F401
-from . import report  # noqa: E402,F401
+# isort: off
+from extractor.cli import pipeline  # noqa: E402,F401
+from extractor.cli import data  # noqa: E402,F401
+from extractor.cli import review  # noqa: E402,F401
+from extractor.cli import queue  # noqa: E402,F401
+from extractor.cli import audit  # noqa: E402,F401
+from extractor.cli import llm  # noqa: E402,F401
+from extractor.cli import evaluate  # noqa: E402,F401
+from extractor.cli import report  # noqa: E402,F401
+# isort: on
 
 
 def main() -> None:

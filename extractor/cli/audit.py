@@ -10,16 +10,15 @@ run while a batch or a reviewer is writing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import ConfigError, StoreError
-from ..store import Store
-from .common import EXIT_ERROR, EXIT_OK, ConfigOpt, DbOpt, command, console_err, console_out, settings_from
+from extractor.cli.common import EXIT_ERROR, EXIT_OK, ConfigOpt, DbOpt, command, console_err, console_out, settings_from
+from extractor.errors import ConfigError
+from extractor.store import Store
 
 
 class AuditAction(StrEnum):
@@ -48,10 +47,7 @@ def audit_cmd(
     settings = settings_from(db, config)
     if not settings.db.exists():
         raise ConfigError(f"database {settings.db} does not exist; pass --db or set COLLABSCOPE_DB")
-    try:
-        _audit(settings.db, action, paper_id, anchor, as_json)
-    except sqlite3.Error as exc:
-        raise StoreError(f"database {settings.db}: {exc} (is it a collabscope database? is it damaged?)") from None
+    _audit(settings.db, action, paper_id, anchor, as_json)
 
 
 def _audit(path: Path, action: AuditAction, paper_id: str | None, anchor: str | None, as_json: bool) -> None:

@@ -21,10 +21,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from .. import __version__
-from ..config import Settings, load_settings
-from ..errors import CollabscopeError
-from ..store import Store
+from extractor import __version__
+from extractor.config import Settings, load_settings
+from extractor.errors import CollabscopeError
+from extractor.store import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from ..errors import ConfigError
-from ..export import export_jsonl
-from .common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.cli.common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.errors import ConfigError
+from extractor.export.writers import export_jsonl
 
 
 @command("status")
@@ -86,7 +86,7 @@ def export_cmd(
         raise typer.BadParameter("choose --all or --verified, not both")
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     if fmt != ExportFormat.jsonl:
-        from .. import export as export_mod
+        from extractor.export import writers as export_mod
 
         writer = getattr(export_mod, f"export_{fmt.value}", None)
         if writer is None:
@@ -102,9 +102,9 @@ def export_cmd(
             n = writer(store, out, **kwargs)
         card = None
         if datacard and out is not None:
-            from ..aggregate import CountingPolicy
-            from ..datacard import write_datacard
-            from ..export import companion_path
+            from extractor.aggregate import CountingPolicy
+            from extractor.export.datacard import write_datacard
+            from extractor.export.writers import companion_path
 
             files = [out] + ([companion_path(out)] if fmt != ExportFormat.jsonl else [])
             selection = "all records and failed documents" if all_ else (

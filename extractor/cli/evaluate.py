@@ -8,8 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from ..evaluate import EvalReport, PaperMiss, evaluate, load_gold, predictions_from_store, status_breakdown
-from .common import EXIT_OK, ConfigOpt, DbOpt, command, console_out, open_store, settings_from
+from extractor.cli.common import EXIT_OK, ConfigOpt, DbOpt, command, console_out, open_store, settings_from
+from extractor.evaluation.gold import (
+    EvalReport,
+    PaperMiss,
+    evaluate,
+    load_gold,
+    predictions_from_store,
+    status_breakdown,
+)
+from extractor.evaluation.routing import review_metrics
+from extractor.store import Store
 
 
 def _pct(x: float | None) -> str:
@@ -44,7 +53,8 @@ def _miss_lines(m: PaperMiss) -> list[str]:
     return out
 
 
-def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int, review: Any = None) -> str:
+def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int,
+                review: dict[str, Any] | None = None) -> str:
     d = report.as_dict()
     lines = [
         f"gold papers {report.n_gold}; matched {report.n_matched}; evaluated: {report.source} "
@@ -62,8 +72,7 @@ def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int, 
             f"{k} {_pct(v.value)} ({v.hit}/{v.n})" for k, v in sorted(report.by_group.items())))
     if review is not None:
         lines.append("review metrics:")
-        items = review.items() if isinstance(review, dict) else getattr(review, "__dict__", {"value": review}).items()
-        for k, v in items:
+        for k, v in review.items():
             shown = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (dict, list)) else v
             lines.append(f"  {k}: {shown}")
     if show_misses:
@@ -75,15 +84,12 @@ def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int, 
     return "\n".join(lines)
 
 
-def _review_metrics(store: Any, gold: list[dict]) -> Any:
-    """The reconcile engineer's review-queue metrics, when that module exists."""
-    try:
-        from ..evaluate_review import review_metrics  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+def _review_metrics(store: Store, gold: list[dict[str, Any]]) -> dict[str, Any]:
+    """Calibration and review-efficiency figures; a failure there is reported in the
+    section instead of hiding the main figures above it."""
     try:
         return review_metrics(store, gold)
-    except Exception as exc:  # noqa: BLE001 - an optional section must not hide the main figures
+    except Exception as exc:  # noqa: BLE001 - shown as the section's content
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -102,7 +108,8 @@ def eval_cmd(
     Prints paper-level country-set exact match, per-author country accuracy, US–CN
     collaboration flag precision/recall/F1, institution F1 and model-family F1 (core tier
     when the gold marks tiers). Gold papers are matched to documents by file name, id
-    (= file stem) or title.
+    (= file stem) or title. Scoring the reconciled records (no --backend) adds the
+    review-queue metrics: calibration and how many errors the top of the queue holds.
 
     Example: collabscope eval --db /tmp/naacl.db --gold /tmp/naacl/truth.jsonl --backend rules
     """
@@ -117,7 +124,7 @@ def eval_cmd(
     if as_json:
         out = report.as_dict() | {"statuses": statuses}
         if review is not None:
-            out["review"] = review if isinstance(review, dict) else getattr(review, "__dict__", str(review))
+            out["review"] = review
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1, default=str))
     else:
         console_out.print(render_text(report, statuses, show_misses, review), markup=False, highlight=False)

@@ -1,4 +1,8 @@
-"""LLM commands and options: ``costs``, plus the flags ``extract``/``run`` share for the llm backend."""
+"""LLM commands and options: ``costs``, plus the flags ``extract``/``run`` share for the llm backend.
+
+``extractor.extract.llm`` is imported inside the commands that need it: importing the
+package loads openai and instructor, which an offline ``ingest`` or ``run`` never should.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..config import Settings
-from ..extract.base import get_backend
-from ..store import Store
-from .common import DbOpt, ConfigOpt, command, console_out, open_store, settings_from
+from extractor.cli.common import ConfigOpt, DbOpt, command, console_out, open_store, settings_from
+from extractor.config import Settings
+from extractor.extract.base import get_backend
+from extractor.store import Store
 
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="LLM requests in flight at once (default 8).")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="LLM model, or the Azure deployment name (env COLLABSCOPE_MODEL).")]
@@ -29,7 +33,7 @@ def llm_flags(concurrency: int | None, model: str | None, base_url: str | None, 
 
 def print_dry_run(store: Store, settings: Settings, batch_api: bool) -> None:
     """Print the cost estimate of every llm backend in ``settings.backends``."""
-    from ..extract.llm.estimate import estimate_run
+    from extractor.extract.llm.estimate import estimate_run
 
     for name in settings.backends:
         if name != "llm":
@@ -67,8 +71,8 @@ def costs_cmd(
 
     Example: collabscope costs --run 3 --json
     """
-    from ..extract.llm.costs import load_prices
-    from ..extract.llm.usage import cost_report
+    from extractor.extract.llm.costs import load_prices
+    from extractor.extract.llm.usage import cost_report
 
     settings = settings_from(db, config)
     with open_store(settings, create=False) as store:

@@ -1,21 +1,20 @@
-"""Pipeline commands: ingest, extract, reconcile, and run (all three)."""
+"""Pipeline commands: ingest, extract, reconcile, and run (all three).
+
+The work, the lock and the ``runs`` bookkeeping are :mod:`extractor.pipeline`; these
+commands turn flags into settings, show progress bars, print the summaries and choose
+the exit code.
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..config import Settings
-from ..errors import ConfigError
-from ..extract.base import ExtractSummary, get_backend, run_extract
-from ..ingest import IngestLimits, IngestSummary, ingest_paths
-from ..locks import pipeline_lock
-from ..reconcile import ReconcileSummary, run_reconcile
-from ..store import Store
-from .llm import BaseUrlOpt, BatchApiOpt, ConcurrencyOpt, DryRunOpt, ModelOpt, PricesOpt, llm_flags, print_dry_run
-from .common import (
+from extractor import pipeline
+from extractor.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     ConfigOpt,
@@ -28,6 +27,18 @@ from .common import (
     settings_from,
     summary,
 )
+from extractor.cli.llm import (
+    BaseUrlOpt,
+    BatchApiOpt,
+    ConcurrencyOpt,
+    DryRunOpt,
+    ModelOpt,
+    PricesOpt,
+    llm_flags,
+    print_dry_run,
+)
+from extractor.errors import ConfigError
+from extractor.ingest.batch import IngestSummary
 
 PathsArg = Annotated[list[Path], typer.Argument(help="PDF files or folders (searched recursively for *.pdf).", show_default=False)]
 VenueOpt = Annotated[str | None, typer.Option("--venue", help="Venue label for these files (e.g. NeurIPS); else read from the PDF.")]
@@ -48,43 +59,9 @@ SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask sche
                                                   "(implies --engine dask; default: a local cluster of --workers processes).")]
 
 
-def _limits(s: Settings) -> IngestLimits:
-    return IngestLimits(max_file_mb=s.max_file_mb, max_pages=s.max_pages, full_text_pages=s.full_text_pages,
-                        parse_timeout=s.parse_timeout)
-
-
-def do_ingest(store: Store, settings: Settings, paths: list[Path], venue: str | None, year: int | None,
-              run_id: int | None, quiet: bool, engine: str = "local", scheduler: str | None = None,
-              retry_failed: bool = False) -> IngestSummary:
-    if scheduler or engine == "dask":
-        if retry_failed:
-            raise ConfigError("--retry-failed works with the local engine; retry failed files without --engine dask")
-        from ..distributed import ingest_paths_dask  # local: Dask is optional and slow to import
-
-        with progress("ingest (dask)", quiet) as (total, advance):
-            return ingest_paths_dask(store, paths, scheduler=scheduler, limits=_limits(settings), workers=settings.workers,
-                                     venue=venue, year=year, run_id=run_id, on_total=total, on_progress=advance)
-    with progress("ingest", quiet) as (total, advance):
-        return ingest_paths(store, paths, limits=_limits(settings), workers=settings.workers, venue=venue,
-                            year=year, run_id=run_id, on_total=total, on_progress=advance, retry_failed=retry_failed)
-
-
-def do_extract(store: Store, settings: Settings, run_id: int | None, quiet: bool, limit: int | None = None,
-               batch_api: bool = False) -> list[ExtractSummary]:
-    out = []
-    for name in settings.backends:
-        backend = get_backend(name, settings)
-        if batch_api and hasattr(backend, "batch_api"):
-            backend.batch_api = True  # the llm backend's OpenAI Batch API mode
-        with progress(f"extract ({name})", quiet) as (total, advance):
-            out.append(run_extract(store, backend, run_id=run_id, limit=limit, on_total=total, on_progress=advance))
-    return out
-
-
-def do_reconcile(store: Store, settings: Settings, quiet: bool) -> ReconcileSummary:
-    with progress("reconcile", quiet) as (total, advance):
-        return run_reconcile(store, confidence_threshold=settings.confidence_threshold, settings=settings,
-                             on_total=total, on_progress=advance)
+def _progress(quiet: bool) -> pipeline.Progress:
+    """The library's per-step progress hook: a bar per step on a terminal, silent with --quiet."""
+    return functools.partial(progress, quiet=quiet)
 
 
 def _backends(backend: str | None) -> list[str] | None:
@@ -128,14 +105,12 @@ def ingest_cmd(
 
     Example: collabscope ingest papers/ --venue NeurIPS --year 2024
     """
-    if engine not in ("local", "dask"):
-        raise ConfigError(f"--engine {engine!r}: choose local or dask")
+    pipeline.check_engine(engine)
     settings = settings_from(db, config, workers=workers, max_file_mb=max_file_mb, max_pages=max_pages,
                              parse_timeout=parse_timeout)
-    with pipeline_lock(settings.db, "ingest"), open_store(settings) as store:
-        run_id = store.start_run("ingest", {"paths": [str(p) for p in paths]})
-        s = do_ingest(store, settings, paths, venue, year, run_id, quiet, engine, scheduler, retry_failed)
-        store.finish_run(run_id, "partial" if s.failed else "ok", s.__dict__ | {"new_hashes": len(s.new_hashes)})
+    with pipeline.open_pipeline(settings, "ingest") as store:
+        s = pipeline.ingest(store, settings, paths, venue=venue, year=year, engine=engine, scheduler=scheduler,
+                            retry_failed=retry_failed, progress=_progress(quiet))
     summary(_ingest_line(s), quiet)
     raise typer.Exit(EXIT_PARTIAL if s.failed else EXIT_OK)
 
@@ -166,11 +141,9 @@ def extract_cmd(
         with open_store(settings) as store:
             print_dry_run(store, settings, batch_api)
         raise typer.Exit(EXIT_OK)
-    with pipeline_lock(settings.db, "extract"), open_store(settings) as store:
-        run_id = store.start_run("extract", {"backends": settings.backends})
-        results = do_extract(store, settings, run_id, quiet, limit, batch_api)
-        failed = sum(r.failed for r in results)
-        store.finish_run(run_id, "partial" if failed else "ok", {r.backend: r.__dict__ for r in results})
+    with pipeline.open_pipeline(settings, "extract") as store:
+        results = pipeline.extract(store, settings, limit=limit, batch_api=batch_api, progress=_progress(quiet))
+    failed = sum(r.failed for r in results)
     summary("; ".join(f"{r.backend}: extracted {r.done}, failed {r.failed}" + (f", skipped {r.extra}" if r.extra else "")
                       for r in results), quiet)
     for r in results:
@@ -188,8 +161,8 @@ def reconcile_cmd(db: DbOpt = None, config: ConfigOpt = None, quiet: QuietOpt = 
     Example: collabscope reconcile
     """
     settings = settings_from(db, config)
-    with pipeline_lock(settings.db, "reconcile"), open_store(settings) as store:
-        s = do_reconcile(store, settings, quiet)
+    with pipeline.open_pipeline(settings, "reconcile") as store:
+        s = pipeline.reconcile(store, settings, progress=_progress(quiet))
     summary(f"records: {s.created} created, {s.updated} updated, {s.unchanged} unchanged, "
             f"{s.kept_human} kept (human-reviewed); {s.queued} queued for review", quiet)
 
@@ -221,25 +194,16 @@ def run_cmd(
 
     Example: collabscope run data/samples --db demo.db
     """
-    from ..aggregate import headline  # local: aggregation is only needed for the summary
-
     settings = settings_from(db, config, backends=_backends(backend), workers=workers, max_file_mb=max_file_mb,
                              max_pages=max_pages, parse_timeout=parse_timeout,
                              **llm_flags(concurrency, model, base_url, prices))
-    with pipeline_lock(settings.db, "run"), open_store(settings) as store:
-        run_id = store.start_run("run", {"paths": [str(p) for p in paths], "backends": settings.backends})
-        ing = do_ingest(store, settings, paths, venue, year, run_id, quiet, retry_failed=retry_failed)
-        if dry_run:  # ingest is free and tells us what there is; estimate, then stop before spending
+    with pipeline.open_pipeline(settings, "run") as store:
+        out = pipeline.run(store, settings, paths, venue=venue, year=year, retry_failed=retry_failed,
+                           batch_api=batch_api, dry_run=dry_run, progress=_progress(quiet))
+        if out.dry_run:  # ingest is free and tells what there is; estimate, then stop before spending
             print_dry_run(store, settings, batch_api)
-            store.finish_run(run_id, "ok", {"dry_run": True, "ingest": ing.__dict__ | {"new_hashes": len(ing.new_hashes)}})
             raise typer.Exit(EXIT_OK)
-        ext = do_extract(store, settings, run_id, quiet, batch_api=batch_api)
-        rec = do_reconcile(store, settings, quiet)
-        failed = ing.failed + sum(r.failed for r in ext)
-        head = headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn)
-        store.finish_run(run_id, "partial" if failed else "ok",
-                         {"ingest": ing.__dict__ | {"new_hashes": len(ing.new_hashes)},
-                          "extract": {r.backend: r.__dict__ for r in ext}, "reconcile": rec.__dict__ | {"paper_ids": len(rec.paper_ids)}})
+    ing, ext, head = out.ingest, out.extract, out.headline
     if not quiet:
         console_err.print(_ingest_line(ing), markup=False)
         for r in ext:
@@ -256,4 +220,4 @@ def run_cmd(
                           f"({head['us_cn_share']:.1%}, machine records, not yet reviewed)", markup=False)
         console_err.print(f"database: {Path(settings.db).resolve()}", markup=False)
         console_err.print(f"review queue: collabscope review --db {settings.db}", markup=False)
-    raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+    raise typer.Exit(EXIT_PARTIAL if out.failed else EXIT_OK)

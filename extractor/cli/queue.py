@@ -10,10 +10,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..confidence import calibrate, reset_models
-from ..errors import ConfigError
-from ..queue import ImpactWeights, QueueFilter, queue_counts, queue_head, review_progress, route
-from .common import EXIT_OK, ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.cli.common import (
+    EXIT_OK,
+    ConfigOpt,
+    DbOpt,
+    QuietOpt,
+    command,
+    console_out,
+    open_store,
+    settings_from,
+    summary,
+)
+from extractor.errors import ConfigError
+from extractor.reconcile.confidence import calibrate, reset_models
+from extractor.reconcile.routing import ImpactWeights, route
+from extractor.review.queue import QueueFilter, queue_counts, queue_head, review_progress
 
 PairOpt = Annotated[str, typer.Option("--pair", help="Country pair whose joint share matters most, e.g. US,CN.")]
 WeightsOpt = Annotated[
@@ -162,8 +173,8 @@ def simulate_cmd(
 
     Example: collabscope simulate --source naacl2024.jsonl --noise 0.10 --n 775 --out /tmp/sim
     """
-    from ..simulate import as_json as result_json
-    from ..simulate import run_simulation
+    from devtools.simulate import as_json as result_json
+    from devtools.simulate import run_simulation
 
     if llm not in ("auto", "server", "inject"):
         raise ConfigError(f"--llm must be auto, server or inject, not {llm!r}")

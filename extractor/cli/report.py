@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from ..aggregate import CountingPolicy, Summary, parse_pair, summarize
-from ..config import Settings
-from ..errors import ConfigError
-from .common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.aggregate import CountingPolicy, Summary, parse_pair, summarize
+from extractor.cli.common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.config import Settings
+from extractor.errors import ConfigError
 
 
 class CountBy(StrEnum):
@@ -76,7 +76,7 @@ def report_cmd(
 
     Example: collabscope report --out report.html --pair US,CN --group-hk-mo
     """
-    from ..report import write_report  # local: matplotlib is only needed here
+    from extractor.report import write_report  # local: matplotlib is only needed here
 
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     policy = _policy(settings, count_by, statuses, audit_frame)

@@ -22,8 +22,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import ConfigError
-from .common import ConfigOpt, DbOpt, command, console_err, settings_from
+from extractor.cli.common import ConfigOpt, DbOpt, command, console_err, settings_from
+from extractor.errors import ConfigError
 
 APP = Path(__file__).resolve().parents[2] / "review_ui" / "app.py"
 MIN_SECRET_LENGTH = 12

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..config import Settings
-from ..errors import ConfigError, ExtractionError, LLMAuthError
-from ..schemas import SCHEMA_VERSION, Document, ExtractionMeta, PaperExtraction
-from ..store import Store
+from extractor.config import Settings
+from extractor.errors import ConfigError, ExtractionError, LLMAuthError
+from extractor.schemas import SCHEMA_VERSION, Document, ExtractionMeta, PaperExtraction
+from extractor.store import Store
 
 
 @runtime_checkable

@@ -1,6 +1,6 @@
 """Report: the aggregates as charts and one self-contained HTML page.
 
-Floor 4. The review UI dashboard and ``collabscope report`` share these functions, so a
+The review UI dashboard and ``collabscope report`` share these functions, so a
 chart looks the same everywhere::
 
     figs = charts(store, CountingPolicy())             # name -> matplotlib Figure
@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..aggregate import DEFAULT_PAIR, CountingPolicy, Summary, summarize
-from ..store import Store
-from .figures import CHARTS, build_figures, to_svg
-from .html import CHART_TITLES, ReportResult, build_context, charts_svg, paper_row, render_report, write_report
+from extractor.aggregate import DEFAULT_PAIR, CountingPolicy, Summary, summarize
+from extractor.report.figures import CHARTS, build_figures, to_svg
+from extractor.report.html import (
+    CHART_TITLES,
+    ReportResult,
+    build_context,
+    charts_svg,
+    paper_row,
+    render_report,
+    write_report,
+)
+from extractor.store import Store
 
 
 def charts(source: Store | Summary, policy: CountingPolicy | None = None, pair: tuple[str, str] = DEFAULT_PAIR,

@@ -18,7 +18,7 @@ matplotlib.use("Agg", force=False)  # a library must not need a display
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..aggregate import ROLES, Summary  # noqa: E402
+from extractor.aggregate import ROLES, Summary  # noqa: E402
 
 PALETTE = {"verified": "#2b8a3e", "audited": "#1c7ed6", "unreviewed": "#adb5bd", "pending": "#f08c00"}
 ROLE_COLOURS = ["#5f3dc4", "#1971c2", "#2f9e44", "#f59f00", "#adb5bd", "#dee2e6"]

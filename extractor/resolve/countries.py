@@ -203,7 +203,7 @@ class PlaceIndex:
 
     def _add_regions(self) -> None:
         for name in _US_STATES:
-            codes = ("US", "GE") if name == "Georgia" else ("US",)
+            codes: tuple[str, ...] = ("US", "GE") if name == "Georgia" else ("US",)
             self._add(Place(name, "region", codes))
         for name in _CA_PROVINCES:
             self._add(Place(name, "region", ("CA",)))

@@ -6,7 +6,7 @@ Two sources feed one list of :class:`OrgEntry`:
   universities most frequent in AI papers, with aliases, sector, sites and domains.
   One JSON object per line; lines starting with ``#`` are comments.
 * ``universities.csv`` — derived from the Hipo university-domains list by
-  ``extractor/devtools/build_gazetteer.py`` (name, country, state, domains).
+  ``devtools/build_gazetteer.py`` (name, country, state, domains).
 
 Hand-written entries absorb the list entries they describe (same web domain or same
 normalised name in the same country), so each organisation exists once.

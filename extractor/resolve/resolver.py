@@ -238,7 +238,7 @@ class Resolver:
                         context: str | None = None) -> _Decision:
         stated = self._stated(loc, notes)
         has_sites = entry is not None and bool(entry.sites)
-        if has_sites:
+        if entry is not None and has_sites:
             site = self._find_site(entry, text, loc)
             if stated is not None:
                 if site and site[0] != stated[0]:

@@ -2,7 +2,7 @@
 (Cohen's kappa on the double-review sample), throughput per reviewer-hour, the current
 aggregates with their intervals, and the same charts as the HTML report.
 
-Everything is computed by library functions (extractor.queue, review_stats, aggregate,
+Everything is computed by library functions (extractor.review.queue and .stats, aggregate,
 report) and cached until the audit log changes (its head hash is part of the cache key).
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from extractor import queue, review_stats
-from extractor.review_view import country_codes, country_label, inert
+from extractor.review import queue
+from extractor.review import stats as review_stats
+from extractor.review.view import country_codes, country_label, inert
 from review_ui import common
 
 S = st.session_state

@@ -1,7 +1,7 @@
 """Queue: what waits for review and in which order, counts by state and reason, filters,
 and progress toward "everything that can change the result is reviewed".
 
-The order and the audit sample come from :mod:`extractor.queue`; this page only shows
+The order and the audit sample come from :mod:`extractor.review.queue`; this page only shows
 them and starts the record page in the chosen mode.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from extractor import queue, review
-from extractor.review_view import country_label, inert
+from extractor.review import actions as review
+from extractor.review import queue
+from extractor.review.view import country_label, inert
 from review_ui import common
 
 S = st.session_state

@@ -6,7 +6,7 @@ Keystroke flows (measured by tests/browser and benchmarks/bench_ui.py):
 - one wrong country: ``F`` (focus the first flagged affiliation's country), two letters of
   the code, ``Enter`` (saves the correction, verified, next record) — 4 keys.
 
-All state changes happen in button callbacks through :mod:`extractor.review`, with the
+All state changes happen in button callbacks through :mod:`extractor.review.actions`, with the
 version the reviewer saw; a refused save (someone else changed the record) shows the fresh
 record and keeps the reviewer's edits to re-apply.
 """
@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pydantic import ValidationError
 
-from extractor import review, review_double
-from extractor import review_view as view
 from extractor.errors import CollabscopeError, ConflictError, NotFoundError
+from extractor.review import actions as review
+from extractor.review import double as review_double
+from extractor.review import view
 from extractor.schemas import PaperContent, RecordStatus
 from review_ui import common, editor, keys, render
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ...schemas import Role
+from extractor.schemas import Role
 
 
 class LLMAuthor(BaseModel):

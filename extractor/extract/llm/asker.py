@@ -25,9 +25,9 @@ from instructor.core.hooks import Hooks
 from instructor.processing import response_schema
 from pydantic import BaseModel, ValidationError
 
-from ...errors import LLMAuthError, LLMError
-from .calls import CallLog, CallSpec, Recorder
-from .transport import Attempt, EndpointError, Transport
+from extractor.errors import LLMAuthError, LLMError
+from extractor.extract.llm.calls import CallLog, CallSpec, Recorder
+from extractor.extract.llm.transport import Attempt, EndpointError, Transport
 
 # instructor logs every failed attempt at ERROR level on stderr, which breaks the progress
 # bar and repeats what llm_calls and the per-document error already record.
@@ -41,7 +41,7 @@ SUPPORTED_MODES = ("TOOLS", "TOOLS_STRICT", "JSON", "MD_JSON", "JSON_SCHEMA")
 
 def parse_mode(value: str) -> instructor.Mode:
     """'tools', 'TOOLS', 'md_json' -> instructor.Mode; anything else is a configuration error."""
-    from ...errors import ConfigError
+    from extractor.errors import ConfigError
 
     name = (value or "").strip().upper().replace("-", "_")
     if name not in SUPPORTED_MODES:
@@ -76,7 +76,7 @@ def _skip_revisits(model: type[BaseModel]) -> None:
     through ``typing.get_args``: about 2 ms of CPU per request, the largest client cost at
     high concurrency. The answer cannot change for a given class, so our prepared classes
     are checked once here (a violation still raises) and skipped afterwards; any other model
-    goes through instructor's own check as before.
+    goes through instructor's own check unchanged.
     """
     try:
         import instructor.v2.core.patch as patch_mod

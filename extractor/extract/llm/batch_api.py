@@ -22,22 +22,52 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from ...errors import ExtractionError, LLMAuthError, LLMError
-from ...store import Store, utcnow
-from .calls import CallLog, CallSpec
-from .runner import RunStats, _accepts_info
-from .transport import Attempt, EndpointError
-
-if TYPE_CHECKING:
-    from .runner import LLMBackend
+from extractor.errors import ExtractionError, LLMAuthError, LLMError
+from extractor.extract.llm.asker import Asker
+from extractor.extract.llm.calls import CallLog, CallSpec, Recorder
+from extractor.extract.llm.costs import PriceTable
+from extractor.extract.llm.render import Candidate
+from extractor.extract.llm.stats import RunStats, accepts_info, report_progress
+from extractor.extract.llm.transport import Attempt, EndpointError, Redactor
+from extractor.schemas import Document, ExtractionMeta, PaperExtraction
+from extractor.store import Store
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+
+
+class BatchBackend(Protocol):
+    """What a Batch API run needs of the llm backend (:class:`~.runner.LLMBackend` is one).
+
+    Declared here so that this module does not import the runner, which starts it.
+    """
+
+    name: str
+    prices: PriceTable
+    redact: Redactor
+    batch_poll_interval: float
+    batch_max_wait: float | None
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def endpoint(self) -> str: ...
+
+    def cache_key(self) -> str: ...
+
+    def meta(self) -> ExtractionMeta: ...
+
+    def specs_for(self, doc: Document) -> tuple[CallSpec, CallSpec | None, list[Candidate]]: ...
+
+    def new_asker(self, log: CallLog, *, offline: bool = False) -> Asker: ...
+
+    async def process(self, asker: Asker, doc: Document, stats: RunStats) -> tuple[ExtractionMeta, PaperExtraction]: ...
 
 
 def batch_dir(store: Store) -> Path:
@@ -51,23 +81,11 @@ def batch_dir(store: Store) -> Path:
 class BatchRunner:
     """Runs (or resumes) Batch API jobs for one backend over one database."""
 
-    def __init__(self, backend: LLMBackend, store: Store, run_id: int | None):
+    def __init__(self, backend: BatchBackend, store: Store, run_id: int | None):
         self.backend = backend
         self.store = store
         self.run_id = run_id
         self.log = CallLog(store, run_id, backend.prices, backend.redact)
-
-    # ------------------------------------------------------------------ state
-
-    def _update(self, batch_row: int, **values: Any) -> None:
-        values["updated_at"] = utcnow()
-        sets = ", ".join(f"{k} = ?" for k in values)
-        with self.store.write():
-            self.store.db.execute(f"UPDATE llm_batches SET {sets} WHERE id = ?", [*values.values(), batch_row])
-
-    def _open_batches(self) -> list[dict[str, Any]]:
-        return self.store.query("SELECT * FROM llm_batches WHERE state NOT IN ('ingested', 'failed') AND model = ? "
-                                "ORDER BY id", [self.backend.model])
 
     # ------------------------------------------------------------------ run
 
@@ -78,10 +96,10 @@ class BatchRunner:
         stats = RunStats(total=len(hashes))
         asker = self.backend.new_asker(self.log)
         self.client = asker.transport.client  # type: ignore[union-attr]
-        self.progress = (on_progress, _accepts_info(on_progress))
+        self.progress = (on_progress, accepts_info(on_progress))
         pending = 0
         try:
-            for row in self._open_batches():  # resume first: never submit a document twice
+            for row in self.store.open_llm_batches(self.backend.model):  # resume first: never submit a document twice
                 if not await self._advance(row, asker, stats):
                     pending += 1
             wanted = set(self.store.hashes_needing_extraction(self.backend.name, self.backend.cache_key()))
@@ -116,40 +134,35 @@ class BatchRunner:
 
     def _in_open_batches(self) -> set[str]:
         out: set[str] = set()
-        for row in self._open_batches():
+        for row in self.store.open_llm_batches(self.backend.model):
             out.update(v["sha256"] for v in json.loads(row["items"] or "{}").values())
         return out
 
     def _prepare(self, lines: list[str], items: dict[str, Any]) -> dict[str, Any]:
-        with self.store.write():
-            cur = self.store.db.execute(
-                "INSERT INTO llm_batches (state, model, backend_key, items, request_count, created_at, updated_at, "
-                "run_id) VALUES ('preparing', ?, ?, ?, ?, ?, ?, ?)",
-                [self.backend.model, self.backend.cache_key(), json.dumps(items), len(lines), utcnow(), utcnow(),
-                 self.run_id])
-            local_id = cur.lastrowid
+        local_id = self.store.add_llm_batch(model=self.backend.model, backend_key=self.backend.cache_key(),
+                                            items=items, request_count=len(lines), run_id=self.run_id)
         path = batch_dir(self.store) / f"batch-{local_id}.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self._update(local_id, state="prepared", jsonl_path=str(path))
-        return self.store.query("SELECT * FROM llm_batches WHERE id = ?", [local_id])[0]
+        self.store.update_llm_batch(local_id, state="prepared", jsonl_path=str(path))
+        return self.store.llm_batch(local_id)
 
-    async def _advance(self, row: dict[str, Any], asker: Any, stats: RunStats) -> bool:
+    async def _advance(self, row: dict[str, Any], asker: Asker, stats: RunStats) -> bool:
         """Take one batch as far as it can go now; False when it is still running remotely."""
         local_id = row["id"]
         try:
             if row["state"] in ("preparing", "prepared"):
                 path = Path(row["jsonl_path"] or "")
                 if not path.exists():
-                    self._update(local_id, state="failed", error=f"request file {path} is missing; re-run to rebuild")
+                    self.store.update_llm_batch(local_id, state="failed", error=f"request file {path} is missing; re-run to rebuild")
                     return True
                 upload = await self.client.files.create(file=(path.name, path.read_bytes()), purpose="batch")
-                self._update(local_id, state="uploaded", input_file_id=upload.id)
+                self.store.update_llm_batch(local_id, state="uploaded", input_file_id=upload.id)
                 row = {**row, "state": "uploaded", "input_file_id": upload.id}
             if row["state"] == "uploaded":
                 batch = await self.client.batches.create(
                     input_file_id=row["input_file_id"], endpoint=ENDPOINT, completion_window="24h",
                     metadata={"collabscope_batch": str(local_id)})
-                self._update(local_id, state="submitted", batch_id=batch.id, remote_status=batch.status)
+                self.store.update_llm_batch(local_id, state="submitted", batch_id=batch.id, remote_status=batch.status)
                 row = {**row, "state": "submitted", "batch_id": batch.id}
             if row["state"] == "submitted":
                 batch = await self._poll(local_id, row["batch_id"])
@@ -157,7 +170,7 @@ class BatchRunner:
                     return False
                 if batch.status == "failed" and not batch.output_file_id:
                     errors = "; ".join(e.message or "" for e in (batch.errors.data if batch.errors and batch.errors.data else []))
-                    self._update(local_id, state="failed", error=f"batch failed: {errors or 'no reason given'}")
+                    self.store.update_llm_batch(local_id, state="failed", error=f"batch failed: {errors or 'no reason given'}")
                     return True
                 folder = batch_dir(self.store)
                 out_path = err_path = None
@@ -167,19 +180,19 @@ class BatchRunner:
                         target = folder / f"batch-{local_id}.{name}.jsonl"
                         target.write_bytes(content.content)
                         out_path, err_path = (str(target), err_path) if name == "output" else (out_path, str(target))
-                self._update(local_id, state="downloaded", output_file_id=batch.output_file_id,
+                self.store.update_llm_batch(local_id, state="downloaded", output_file_id=batch.output_file_id,
                              error_file_id=batch.error_file_id, output_path=out_path, error_path=err_path)
                 row = {**row, "state": "downloaded", "output_path": out_path, "error_path": err_path}
             if row["state"] == "downloaded":
                 await self._ingest(row, asker, stats)
-                self._update(local_id, state="ingested")
+                self.store.update_llm_batch(local_id, state="ingested")
             return True
         except (openai.AuthenticationError, openai.PermissionDeniedError):
             raise LLMAuthError(f"the endpoint {self.backend.endpoint} refused the API key during Batch API step "
                                f"{row['state']!r}; check OPENAI_API_KEY. Re-run to resume.") from None
         except openai.APIError as exc:
             message = self.backend.redact(f"Batch API step {row['state']!r} failed: {exc}")
-            self._update(local_id, error=message)
+            self.store.update_llm_batch(local_id, error=message)
             raise LLMError(f"{message}; the batch state is saved - re-run to resume") from None
 
     async def _poll(self, local_id: int, batch_id: str) -> Any:
@@ -188,14 +201,14 @@ class BatchRunner:
         deadline = None if self.backend.batch_max_wait is None else loop.time() + self.backend.batch_max_wait
         while True:
             batch = await self.client.batches.retrieve(batch_id)
-            self._update(local_id, remote_status=batch.status)
+            self.store.update_llm_batch(local_id, remote_status=batch.status)
             if batch.status in TERMINAL:
                 return batch
             if deadline is not None and loop.time() >= deadline:
                 return None
             await asyncio.sleep(self.backend.batch_poll_interval)
 
-    async def _ingest(self, row: dict[str, Any], asker: Any, stats: RunStats) -> None:
+    async def _ingest(self, row: dict[str, Any], asker: Asker, stats: RunStats) -> None:
         items: dict[str, dict[str, str]] = json.loads(row["items"] or "{}")
         results: dict[str, dict[str, Any]] = {}
         for path in (row.get("output_path"), row.get("error_path")):
@@ -245,8 +258,6 @@ class BatchRunner:
         return f"batch request failed ({'HTTP ' + str(status) if status else 'no response'}): {error.get('message') or error.get('code') or 'unknown error'}"
 
     def _log_line_error(self, spec: CallSpec, batch_id: str, entry: dict[str, Any] | None, reason: str) -> None:
-        from .calls import Recorder
-
         rec = Recorder(self.log, spec)
         status = ((entry or {}).get("response") or {}).get("status_code")
         rec.on_attempt(Attempt({"batch_line": True}, 0.0, 0.0, status, error=reason,
@@ -258,7 +269,7 @@ class BatchRunner:
         stats.failed += 1
         self._report(sha, False, stats)
 
-    async def _finish_doc(self, sha: str, asker: Any, stats: RunStats) -> None:
+    async def _finish_doc(self, sha: str, asker: Asker, stats: RunStats) -> None:
         """All answers are cached now: convert and save (zero requests)."""
         doc = self.store.get_document(sha)
         try:
@@ -273,6 +284,4 @@ class BatchRunner:
         self._report(sha, True, stats)
 
     def _report(self, sha: str, ok: bool, stats: RunStats) -> None:
-        fn, with_info = self.progress
-        if fn is not None:
-            fn(sha, ok, info=stats.info()) if with_info else fn(sha, ok)
+        report_progress(*self.progress, sha, ok, stats)

@@ -1,14 +1,16 @@
 """The call log and cache: one ``llm_calls`` row per HTTP request, answers found by key.
 
 Every request - first asks, validation re-asks, transport retries, Batch API lines - is a
-row with the exact request, the raw response, tokens, cost, duration and what went wrong
-(STYLE habit 4). The cache is a lookup on those rows: a row whose answer validated has
-``parsed`` set, and a later run with the same cache key (document hash, purpose, prompt
-name + version + content hash, model, schema version) re-uses it with zero HTTP requests.
+row with the exact request, the raw response, tokens, cost, duration and what went wrong,
+so any failure can be read back from the table. The cache is a lookup on those rows: a
+row whose answer validated has ``parsed`` set, and a later run with the same cache key
+(document hash, purpose, prompt name + version + content hash, model, schema version)
+re-uses it with zero HTTP requests.
 
 In a live run rows go through the run's :class:`~.writer.Writer` (one thread, batched
 transactions, a document counted done only once its rows are committed); elsewhere
-(Batch API ingestion, single documents) each row is its own short transaction.
+(Batch API ingestion, dry runs) each row is its own short transaction. The rows are
+written and read by the store's :class:`~extractor.store.llm_calls.LLMCallStore` methods.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ...prompts import Prompt
-from ...schemas import SCHEMA_VERSION
-from ...store import Store, utcnow
-from .costs import PriceTable
-from .transport import Attempt, Redactor
+from extractor.extract.llm.costs import PriceTable
+from extractor.extract.llm.transport import Attempt, Redactor
+from extractor.prompts import Prompt
+from extractor.schemas import SCHEMA_VERSION
+from extractor.store import Store, utcnow
 
 
 @dataclass(frozen=True)
@@ -63,31 +65,22 @@ class CallLog:
         """The latest validated answer for this key, as JSON, or None."""
         if self.store is None:
             return None
-        row = self.store.db.execute(
-            "SELECT parsed FROM llm_calls WHERE cache_key = ? AND parsed IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [cache_key]).fetchone()
-        return row[0] if row else None
+        return self.store.cached_llm_answer(cache_key)
 
     def insert(self, row: dict[str, Any]) -> None:
+        """Log one request: through the run's writer thread when there is one, else at once."""
         if self.store is None:
             return
         if self.writer is not None:
             self.writer.insert_call(row)
             return
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        with self.store.write():
-            self.store.db.execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})", list(row.values()))
+        self.store.add_llm_calls([row])
 
     def spent(self, cache_keys: list[str]) -> tuple[int, int, float]:
         """Prompt tokens, completion tokens and USD of every request ever made for these keys."""
-        if self.store is None or not cache_keys:
+        if self.store is None:
             return 0, 0, 0.0
-        marks = ",".join("?" for _ in cache_keys)
-        pt, ct, usd = self.store.db.execute(
-            f"SELECT coalesce(sum(prompt_tokens),0), coalesce(sum(completion_tokens),0), coalesce(sum(cost_usd),0) "
-            f"FROM llm_calls WHERE cache_key IN ({marks})", cache_keys).fetchone()
-        return int(pt), int(ct), float(usd)
+        return self.store.llm_spend(cache_keys)
 
 
 def _usage(completion: Any) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """From the LLM's answer to a :class:`~extractor.schemas.PaperExtraction`: normalise, ground.
 
 The model's answer is a claim, not a fact. Every string is looked up in the document
-(:func:`extractor.grounding.locate`): names, raw affiliations and the title against the
+(:func:`extractor.resolve.grounding.locate`): names, raw affiliations and the title against the
 page-1 text, role evidence against the snippet it came from. A value that is not found is
 kept but its evidence says ``not_found`` (reconcile flags it for review); nothing is
 silently accepted.
@@ -20,8 +20,10 @@ from typing import Any
 
 import pycountry
 
-from ...grounding import locate
-from ...schemas import (
+from extractor.extract.llm.answers import FrontMatterAnswer, LLMAffiliation, RolesAnswer
+from extractor.extract.llm.render import Candidate
+from extractor.resolve.grounding import locate
+from extractor.schemas import (
     ROLE_STRENGTH,
     VALID_COUNTRY_CODES,
     Affiliation,
@@ -37,8 +39,6 @@ from ...schemas import (
     Where,
     normalise_country_code,
 )
-from .answers import FrontMatterAnswer, LLMAffiliation, RolesAnswer
-from .render import Candidate
 
 _SECTORS = {
     "academia": Sector.ACADEMIA, "academic": Sector.ACADEMIA, "university": Sector.ACADEMIA,

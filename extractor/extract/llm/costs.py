@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ...errors import ConfigError
-from ...resolve.entries import DATA_DIR
+from extractor.errors import ConfigError
+from extractor.resolve.entries import DATA_DIR
 
 DEFAULT_PRICE_FILE = DATA_DIR / "prices.toml"
 CHARS_PER_TOKEN = 4

@@ -15,13 +15,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ExtractionError
-from ...store import Store
-from .calls import CallLog
-from .costs import estimate_tokens
+from extractor.errors import ExtractionError
+from extractor.extract.llm.calls import CallLog
+from extractor.extract.llm.costs import estimate_tokens
+from extractor.store import Store
 
 if TYPE_CHECKING:
-    from .runner import LLMBackend
+    from extractor.extract.llm.runner import LLMBackend
 
 
 @dataclass
@@ -50,12 +50,6 @@ class Estimate:
                 f"(4 chars/token), estimated cost {price}{mode} with {self.model}; nothing was sent")
 
 
-def _average_completion(store: Store, prompt_hash: str) -> int | None:
-    row = store.db.execute("SELECT avg(completion_tokens) FROM llm_calls WHERE prompt_hash = ? AND parsed IS NOT NULL "
-                           "AND completion_tokens > 0", [prompt_hash]).fetchone()
-    return int(row[0]) if row and row[0] else None
-
-
 def estimate_run(backend: LLMBackend, store: Store, hashes: list[str]) -> Estimate:
     """Estimate tokens and money for extracting ``hashes``; sends nothing."""
     return asyncio.run(_estimate(backend, store, hashes))
@@ -68,7 +62,7 @@ async def _estimate(backend: LLMBackend, store: Store, hashes: list[str]) -> Est
                    price_source=backend.prices.source)
     expected = {}
     for prompt in (backend.front_prompt, backend.roles_prompt):
-        expected[prompt.name] = _average_completion(store, prompt.sha256) or prompt.spec.expected_completion_tokens
+        expected[prompt.name] = store.average_completion_tokens(prompt.sha256) or prompt.spec.expected_completion_tokens
     for sha in hashes:
         doc = store.get_document(sha)
         try:

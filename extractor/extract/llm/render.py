@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...schemas import Document, FrontMatter
+from extractor.schemas import Document, FrontMatter
 
 #: Characters of context on each side of a mention (a snippet is about 2 x WINDOW long).
 WINDOW = 100
@@ -68,7 +68,7 @@ class Candidate:
 def references_start(text: str) -> int:
     """Offset where the bibliography starts (len(text) when none is found late enough)."""
     m = None
-    for m in _REFS_RE.finditer(text):
+    for m in _REFS_RE.finditer(text):  # noqa: B007 - the last match is the one wanted
         pass
     return m.start() if m and m.start() > len(text) * 0.3 else len(text)
 
@@ -92,7 +92,7 @@ def candidates(document: Document, taxonomy: object) -> list[Candidate]:
     for hit in hits:
         by_family.setdefault(hit.family, []).append(hit)
     chosen = []
-    for family, fam_hits in by_family.items():
+    for fam_hits in by_family.values():
         body = [h for h in fam_hits if h.start < refs] or fam_hits[:1]
 
         def rank(h: object) -> tuple[int, int]:

@@ -20,77 +20,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
-import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from ...config import Settings
-from ...errors import ExtractionError, LLMAuthError, LLMError, StoreError
-from ...prompts import load_prompt
-from ...schemas import Document, ExtractionMeta, PaperExtraction
-from ...store import Store
-from ..base import default_cache_key
-from .answers import FrontMatterAnswer, RolesAnswer
-from .asker import Asker, AskResult, parse_mode
-from .calls import CallLog, CallSpec
-from .convert import Converter
-from .costs import load_prices
-from .render import Candidate, candidates, front_text, snippets_text
-from .transport import EndpointError, Redactor, Transport, make_client
-from .writer import Writer
+from extractor.config import Settings
+from extractor.errors import ExtractionError, LLMAuthError, LLMError, StoreError
+from extractor.extract.base import default_cache_key
+from extractor.extract.llm.answers import FrontMatterAnswer, RolesAnswer
+from extractor.extract.llm.asker import Asker, parse_mode
+from extractor.extract.llm.batch_api import BatchRunner
+from extractor.extract.llm.calls import CallLog, CallSpec
+from extractor.extract.llm.convert import Converter
+from extractor.extract.llm.costs import load_prices
+from extractor.extract.llm.render import Candidate, candidates, front_text, snippets_text
+from extractor.extract.llm.stats import RunStats, accepts_info, report_progress
+from extractor.extract.llm.transport import EndpointError, Redactor, Transport, make_client
+from extractor.extract.llm.writer import Writer
+from extractor.prompts import load_prompt
+from extractor.schemas import Document, ExtractionMeta, PaperExtraction
+from extractor.store import Store
 
 #: Bump when the conversion of answers into extractions changes: extractions are redone
 #: from the logged answers (zero requests), because the call cache key does not change.
 CONVERSION_VERSION = "1"
-
-
-@dataclass
-class RunStats:
-    """Live counters for progress lines and the returned summary."""
-
-    total: int = 0
-    done: int = 0
-    failed: int = 0
-    cached_docs: int = 0
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-
-    def add(self, r: AskResult) -> None:
-        self.requests += r.requests
-        self.prompt_tokens += r.prompt_tokens
-        self.completion_tokens += r.completion_tokens
-        self.cost_usd += r.cost
-
-    def info(self) -> str:
-        """'4.1 docs/s · ETA 2m03s · 12,345 tok · $0.0123' for the progress bar."""
-        finished = self.done + self.failed
-        elapsed = max(1e-6, time.monotonic() - self.started)
-        rate = finished / elapsed
-        left = self.total - finished
-        eta = f"{int(left / rate) // 60}m{int(left / rate) % 60:02d}s" if rate > 0 and left else "-"
-        tokens = self.prompt_tokens + self.completion_tokens
-        return f"{rate:.1f} docs/s · ETA {eta} · {tokens:,} tok · ${self.cost_usd:.4f}"
-
-    def summary(self) -> dict[str, Any]:
-        return {"done": self.done, "failed": self.failed, "from_cache": self.cached_docs,
-                "requests": self.requests, "tokens": self.prompt_tokens + self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6)}
-
-
-def _accepts_info(fn: Callable[..., Any] | None) -> bool:
-    if fn is None:
-        return False
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "info" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 class LLMBackend:
@@ -148,7 +101,7 @@ class LLMBackend:
     @property
     def converter(self) -> Converter:
         if self._converter is None:
-            from ...resolve import get_resolver, get_taxonomy
+            from extractor.resolve import get_resolver, get_taxonomy
 
             self._converter = Converter(get_resolver(), get_taxonomy())
         return self._converter
@@ -229,8 +182,6 @@ class LLMBackend:
                      on_progress: Callable[..., None] | None = None) -> dict[str, int]:
         """Extract ``hashes`` (live, or through the Batch API when ``batch_api`` is set)."""
         if self.batch_api:
-            from .batch_api import BatchRunner
-
             return BatchRunner(self, store, run_id).run(hashes, on_progress)
         return asyncio.run(self._run(store, hashes, run_id, on_progress))
 
@@ -244,7 +195,7 @@ class LLMBackend:
         writer = log.writer = Writer(store, asyncio.get_running_loop())
         asker = self.new_asker(log)
         key = self.cache_key()
-        with_info = _accepts_info(on_progress)
+        with_info = accepts_info(on_progress)
         queue = deque(hashes)
 
         async def handle(sha: str) -> None:
@@ -265,8 +216,7 @@ class LLMBackend:
             await saved  # done (progress, summary) only once committed; a writer error stops the batch
             stats.done += ok
             stats.failed += not ok
-            if on_progress is not None:
-                on_progress(sha, ok, info=stats.info()) if with_info else on_progress(sha, ok)
+            report_progress(on_progress, with_info, sha, ok, stats)
 
         async def worker() -> None:
             while queue:

@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 import openai
 from openai.types.chat import ChatCompletion
 
-from ...config import Settings
-from ...errors import LLMAuthError, LLMError
+from extractor.config import Settings
+from extractor.errors import LLMAuthError, LLMError
 
 RETRY_STATUS = frozenset({408, 409, 429})
 MAX_RETRY_AFTER = 300.0  # seconds; a longer wait is a quota problem, not congestion

@@ -17,7 +17,10 @@ and kept as :attr:`Writer.error` (the store's own :class:`~extractor.errors.Stor
 message); every pending and later future fails with it and the runner stops the batch.
 
 An in-memory database cannot be shared with a second connection, so for ``:memory:``
-the writer is *inline*: each row is written at once on the caller's thread, as before.
+the writer is *inline*: each row is written at once on the caller's thread.
+
+Every row goes through a store method (:meth:`~extractor.store.Store.add_llm_calls`,
+:meth:`~extractor.store.Store.save_extraction`) on the writer's own :class:`Store`.
 """
 
 from __future__ import annotations
@@ -28,10 +31,9 @@ import time
 from collections import deque
 from typing import Any
 
-
-from ...errors import StoreError
-from ...schemas import ExtractionMeta, PaperExtraction
-from ...store import Store
+from extractor.errors import StoreError
+from extractor.schemas import ExtractionMeta, PaperExtraction
+from extractor.store import Store
 
 _STOP = object()
 
@@ -73,7 +75,7 @@ class Writer:
     def insert_call(self, row: dict[str, Any]) -> None:
         """Queue one ``llm_calls`` row (fire and forget: a failure surfaces on the next future)."""
         if self.inline:
-            _insert_call(self.store, row)
+            self.store.add_llm_calls([row])
             return
         if self.error is None:
             self._put(("call", row, None))
@@ -141,15 +143,16 @@ class Writer:
         if error is None:
             try:
                 with self.store.write():
+                    calls: list[dict[str, Any]] = []  # consecutive call rows, written together
                     for kind, payload, _ in batch:
                         if kind == "call":
-                            cols = ", ".join(payload)
-                            marks = ", ".join("?" for _ in payload)
-                            self.store.db.execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})",
-                                                  list(payload.values()))
-                        else:
-                            sha, meta, key, extraction, err, run_id = payload
-                            self.store.save_extraction(sha, meta, key, extraction, error=err, run_id=run_id)
+                            calls.append(payload)
+                            continue
+                        self.store.add_llm_calls(calls)
+                        calls = []
+                        sha, meta, key, extraction, err, run_id = payload
+                        self.store.save_extraction(sha, meta, key, extraction, error=err, run_id=run_id)
+                    self.store.add_llm_calls(calls)
                 self.transactions += 1
                 self.rows += len(batch)
             except StoreError as exc:
@@ -171,9 +174,3 @@ def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) ->
             fut.set_exception(error)
             fut.exception()  # the runner raises it (close()); no 'never retrieved' noise
 
-
-def _insert_call(store: Store, row: dict[str, Any]) -> None:
-    cols = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    with store.write():
-        store.db.execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})", list(row.values()))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..base import register_backend
-from .backend import RULES_VERSION, RulesBackend
-from .lines import looks_like_names
+from extractor.extract.base import register_backend
+from extractor.extract.rules.backend import RULES_VERSION, RulesBackend
+from extractor.extract.rules.lines import looks_like_names
 
 register_backend("rules", lambda settings: RulesBackend(settings))
 

@@ -13,17 +13,26 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ...config import Settings
-from ...resolve import Resolution, get_resolver, get_taxonomy
-from ...schemas import Affiliation, Author, Document, ExtractionMeta, FrontMatter, PaperExtraction
-from ..base import default_cache_key
-from .cache import CachedResolver, evidence_in_lines
-from .emails import assign_emails
-from .grid import assign_lines, merge_stacked, shared_rows
-from .lines import ZLine, build_zlines, classify, restyle_names, split_wide
-from .mentions import find_mentions
-from .names import NameSlot, attach_marker_lines, name_cells, same_person
-from .units import Unit, clean_unit, looks_like_affiliation, cut_note, footnote_units, marked_units, sequence_units, split_institutions
+from extractor.config import Settings
+from extractor.extract.base import default_cache_key
+from extractor.extract.rules.cache import CachedResolver, evidence_in_lines
+from extractor.extract.rules.emails import assign_emails
+from extractor.extract.rules.grid import assign_lines, merge_stacked, shared_rows
+from extractor.extract.rules.lines import ZLine, build_zlines, classify, restyle_names, split_wide
+from extractor.extract.rules.mentions import find_mentions
+from extractor.extract.rules.names import NameSlot, attach_marker_lines, name_cells, same_person
+from extractor.extract.rules.units import (
+    Unit,
+    clean_unit,
+    cut_note,
+    footnote_units,
+    looks_like_affiliation,
+    marked_units,
+    sequence_units,
+    split_institutions,
+)
+from extractor.resolve import Resolution, get_resolver, get_taxonomy
+from extractor.schemas import Affiliation, Author, Document, ExtractionMeta, FrontMatter, PaperExtraction
 
 RULES_VERSION = "6"  # 6: resolver sub-units, state cues, gazetteer and taxonomy additions
 
@@ -187,7 +196,7 @@ class RulesBackend:
 
     @staticmethod
     def _emails(front: FrontMatter, slots: list[NameSlot], zlines: list[ZLine], foot: list[ZLine], cells: list) -> None:
-        from ...layout import expand_emails
+        from extractor.ingest.layout import expand_emails
 
         cell_emails: dict[int, list[str]] = {}
         email_lines = [part for z in zlines if z.kind == "email" for part in split_wide(z)]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...grounding import locate
-from ...resolve import Resolution, Resolver
-from ...schemas import Alignment, Evidence, FrontMatter
+from extractor.resolve import Resolution, Resolver
+from extractor.resolve.grounding import locate
+from extractor.schemas import Alignment, Evidence, FrontMatter
 
 _MAX_ENTRIES = 100_000
 
@@ -39,7 +39,7 @@ class CachedResolver:
         """(cleaned text, [(entry name, start, end)]) of the known institutions ``text`` names."""
         hit = self._spans.get(text)
         if hit is None:
-            from ...resolve.text import clean, tokenize
+            from extractor.resolve.text import clean, tokenize
 
             cleaned = clean(text)
             found = [(e.name, m.start, m.end) for m in self._resolver.institutions.find(cleaned, tokenize(cleaned))

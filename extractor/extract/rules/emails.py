@@ -16,7 +16,7 @@ import unicodedata
 
 from rapidfuzz import fuzz
 
-from .names import NameSlot
+from extractor.extract.rules.names import NameSlot
 
 MIN_SCORE = 62.0
 _ANGLE_RE = re.compile(r"([A-Z][^\s<>,;:]*(?:\s+[A-Z][^\s<>,;:]*){0,4})\s*<\s*([^<>@\s]+(?:\s[^<>@\s]+)?@[^<>\s]+?)\s*>")
@@ -102,7 +102,7 @@ def assign_emails(slots: list[NameSlot], emails: list[str], *, notes_text: str =
         if e in taken_e:
             continue
         local = e.split("@", 1)[0]
-        for k, s in enumerate(slots):
+        for k in range(len(slots)):
             score = match_score(local, name_tokens[k])
             scored.append((score, -abs(i - k), e, k))
     for score, _, e, k in sorted(scored, reverse=True):

@@ -15,8 +15,8 @@ OPT). Both are read the same way:
 
 from __future__ import annotations
 
-from .lines import ZLine
-from .names import Cell
+from extractor.extract.rules.lines import ZLine
+from extractor.extract.rules.names import Cell
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...resolve import Resolver
-from ...schemas import FrontMatter, Span
+from extractor.resolve import Resolver
+from extractor.schemas import FrontMatter, Span
 
 # Notes printed near the author block that are not affiliations.
 NOTE_RE = re.compile(
@@ -323,7 +323,7 @@ def institution_share(text: str, resolver: Resolver) -> float:
         cleaned, found = spans(text)
         ranges = {(s, e) for _, s, e in found}
     else:
-        from ...resolve.text import clean, tokenize
+        from extractor.resolve.text import clean, tokenize
 
         cleaned = clean(text)
         ranges = {(m.start, m.end) for m in resolver.institutions.find(cleaned, tokenize(cleaned))}

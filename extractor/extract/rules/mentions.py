@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ...schemas import Alignment, Document, Evidence, ModelMention, Where
+from extractor.schemas import Alignment, Document, Evidence, ModelMention, Where
 
 _REFS_RE = re.compile(r"\n\s*(?:\d+\.?\s*|[IVX]+\.?\s*)?(references|bibliography|literature cited)\s*\n", re.IGNORECASE)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lines import _HONORIFIC_RE, ZLine, name_part_ok, split_markers
+from extractor.extract.rules.lines import _HONORIFIC_RE, ZLine, name_part_ok, split_markers
 
 _SEP_RE = re.compile(r"\s*(?:,|;|\band\b|&|[·•|])\s*|\s{2,}")
 _TRAILING_MARK_RE = re.compile(r"(?<=[^\W\d_])\s?((?:\d{1,2}|[*∗†‡§¶♠♣♥♦♢♡⋆★#]+)(?:\s?[,∗*†‡§¶]\s?(?:\d{1,2}|[*∗†‡§¶]+))*)$")

@@ -23,8 +23,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...resolve import Resolver
-from .lines import EMAIL_TOKEN_RE, NOTE_RE, ORG_RE, VENUE_RE, Piece, ZLine, institution_share, is_place_line, split_markers
+from extractor.extract.rules.lines import (
+    EMAIL_TOKEN_RE,
+    NOTE_RE,
+    ORG_RE,
+    VENUE_RE,
+    Piece,
+    ZLine,
+    institution_share,
+    is_place_line,
+    split_markers,
+)
+from extractor.resolve import Resolver
 
 _CONNECTOR_END_RE = re.compile(r"(?:[,\-–&/(]|\b(?:of|and|for|the|at|in|de|du|des|di|del|della|für|fur|und|et|y|on))\s*$", re.IGNORECASE)
 # IEEE style: "The authors are with X." / "A. Smith and B. Jones are with X (e-mail: ...)."
@@ -269,7 +279,7 @@ def named_institutions(text: str, resolver: Resolver) -> set[str]:
     spans = getattr(resolver, "institution_spans", None)
     if spans is not None:
         return {name for name, _, _ in spans(text)[1]}
-    from ...resolve.text import clean, tokenize
+    from extractor.resolve.text import clean, tokenize
 
     cleaned = clean(text)
     return {e.name for m in resolver.institutions.find(cleaned, tokenize(cleaned)) for e in m.entries}

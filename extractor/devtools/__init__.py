@@ -1,1 +1,0 @@
-"""Tools for developers: corpus generator, fake OpenAI-compatible server."""

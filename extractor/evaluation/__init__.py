@@ -1,0 +1,1 @@
+"""Evaluation: extractions against hand-checked gold, and routing against the truth."""

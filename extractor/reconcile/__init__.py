@@ -1,0 +1,1 @@
+"""Reconcile: the backends' extractions -> one record per paper, its review signals, confidence and routing."""

@@ -1,0 +1,355 @@
+"""Calibrated confidence: P(the paper's country set is right), P(its model-family set is right).
+
+Reconcile turns each paper's extractions into a small vector of named signal features
+(:data:`COUNTRY_FEATURES`, :data:`MODEL_FEATURES`). This module maps a vector to a
+probability with a plain logistic regression, because it is inspectable: one coefficient
+per named signal, printed by ``collabscope calibrate``::
+
+    P(right | x) = 1 / (1 + exp(-(b0 + sum_j w_j * x_j)))
+
+Before anyone has reviewed anything the coefficients are :data:`DEFAULT_COUNTRY` /
+:data:`DEFAULT_MODELS`: priors, log-odds penalties per signal (the country penalties set
+from a fit on simulations of the development corpus only, nips2018, rounded and kept <= 0;
+see docs/ACCURACY.md, "Review routing and calibration"). A refit uses reviewed records
+(label 1 when the human-verified set equals the machine's set) and maximises the
+log-likelihood with an L2 penalty that pulls the weights toward the prior, not toward zero:
+
+    loss(w) = -sum_i log P(y_i | x_i; w) + (l2 / 2) * ||w - w_prior||^2   (intercept included)
+
+so a handful of reviews moves the model a little and a few hundred move it a lot. It is
+solved with damped Newton steps (the problem is small and strictly convex; a step is
+halved until the penalised loss does not grow, so a prior far from the data cannot
+diverge). Fits are stored in the ``calibration`` table (:mod:`extractor.store.calibration`);
+the newest row per target is the one in use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from extractor.schemas import PaperContent, PaperRecord
+from extractor.store import Store, utcnow
+
+COUNTRY = "country"
+MODELS = "models"
+TARGETS = (COUNTRY, MODELS)
+
+#: Signals of the country-set model; values are 0/1 flags or small capped counts.
+COUNTRY_FEATURES: tuple[str, ...] = (
+    "disagree",  # another backend reads a different country set
+    "disagree_unexplained",  # ... and no affiliation-level signal says which is wrong
+    "conflict",  # primary country contradicts what its own affiliation text states (count)
+    "conflict_weak",  # ... contradicts a weaker reading (city, fuzzy gazetteer, e-mail) (count)
+    "missing",  # another backend found an affiliation (new country) the primary lacks (count)
+    "missing_unknown",  # ... an affiliation of unknown country the primary lacks
+    "corrected",  # reconcile replaced a country by the one the text states (another backend agrees)
+    "added",  # reconcile added an affiliation another backend found and the primary missed
+    "llm_overruled",  # the llm backend kept the resolver's inferred country over the model's reading
+    "llm_overruled_stated",  # ... kept a country the affiliation text states
+    "author_disagree",  # backends give an author affiliations in different countries, and the paper's set with
+    #                     the other backend's reading of those authors differs
+    "author_disagree_same_set",  # ... but the paper's country set is the same either way
+    "withheld",  # an affiliation not printed in the PDF: its country is not counted (reconcile)
+    "ungrounded",  # affiliation/author strings not found in the PDF text (count)
+    "hq_default",  # multi-country company, no site named: headquarters country
+    "inferred_weak",  # country only from e-mail, a city, or nothing stated
+    "llm_only",  # only the LLM supports the country (the resolver finds none)
+    "email_conflict",  # an author's e-mail country is none of their affiliation countries
+    "unmatched",  # institution not in the gazetteer
+    "country_unknown",  # an affiliation without a country
+    "no_affiliations",
+    "author_count_mismatch",  # author block vs extraction
+    "author_without_affiliation",
+    "reasked",  # the LLM answer needed validation re-asks
+    "llm_unsure",  # 1 - the LLM's stated confidence (weak)
+    "single_backend",  # no second opinion
+)
+
+MODEL_FEATURES: tuple[str, ...] = (
+    "families_disagree",  # backends name different model families
+    "only_one_backend_found",  # one backend found families, the other none
+    "body_single",  # families seen once, only in the body (citation-like)
+    "n_families",  # number of families (capped at 5) / 5
+    "single_backend",
+    "reasked",
+    "llm_unsure",
+)
+
+#: Hand-set prior for the country model (log-odds; intercept ~ P(right)=0.97 with no signal).
+DEFAULT_COUNTRY: dict[str, float] = {
+    "_intercept": 3.5,
+    "disagree": -2.0, "disagree_unexplained": -1.0, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "missing_unknown": -1.0,
+    "corrected": -1.0, "added": -0.5, "llm_overruled": -2.8, "llm_overruled_stated": -1.0,
+    "author_disagree": -1.0, "author_disagree_same_set": -0.8, "withheld": -1.5, "ungrounded": -0.8,
+    "hq_default": -0.8, "inferred_weak": -0.6, "llm_only": -0.8, "email_conflict": -2.0, "unmatched": -0.3,
+    "country_unknown": -1.5, "no_affiliations": -4.5, "author_count_mismatch": -0.6, "author_without_affiliation": -0.6,
+    "reasked": -0.3, "llm_unsure": -0.4, "single_backend": -0.3,
+}
+DEFAULT_MODELS: dict[str, float] = {
+    "_intercept": 2.5,
+    "families_disagree": -1.2, "only_one_backend_found": -0.8, "body_single": -0.5, "n_families": -0.6,
+    "single_backend": -0.3, "reasked": -0.2, "llm_unsure": -0.5,
+}
+
+
+def features_for(target: str) -> tuple[str, ...]:
+    return COUNTRY_FEATURES if target == COUNTRY else MODEL_FEATURES
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+@dataclass
+class LogisticModel:
+    """One fitted (or default) model: named coefficients, how it was made, how well it fits."""
+
+    target: str
+    intercept: float
+    coef: dict[str, float]
+    source: str = "default"  # default | fit
+    n: int = 0  # labelled records it was fitted on
+    l2: float = 0.0
+    fitted_at: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return features_for(self.target)
+
+    def vector(self, x: Mapping[str, float]) -> np.ndarray:
+        return np.array([float(x.get(n, 0.0)) for n in self.names])
+
+    def weights(self) -> np.ndarray:
+        return np.array([self.intercept] + [self.coef.get(n, 0.0) for n in self.names])
+
+    def predict(self, x: Mapping[str, float]) -> float:
+        """P(right) for one feature dict (missing features count as 0)."""
+        z = self.intercept + float(self.vector(x) @ self.weights()[1:])
+        return float(_sigmoid(np.array(z)))
+
+    def predict_many(self, X: np.ndarray) -> np.ndarray:
+        w = self.weights()
+        return _sigmoid(w[0] + X @ w[1:])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LogisticModel:
+        return cls(**{k: data[k] for k in ("target", "intercept", "coef", "source", "n", "l2", "fitted_at", "metrics") if k in data})
+
+
+def default_model(target: str) -> LogisticModel:
+    prior = DEFAULT_COUNTRY if target == COUNTRY else DEFAULT_MODELS
+    return LogisticModel(target=target, intercept=prior["_intercept"], coef={k: v for k, v in prior.items() if k != "_intercept"})
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 1.0, iters: int = 50) -> LogisticModel:
+    """Newton's method on the L2-to-prior penalised log-likelihood (see the module docstring)."""
+    n, d = X.shape
+    A = np.hstack([np.ones((n, 1)), X])
+    w0 = prior.weights()
+    w = w0.copy()
+
+    def loss(v: np.ndarray) -> float:
+        z = A @ v
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum((v - w0) ** 2))
+
+    current = loss(w)
+    for _ in range(iters):
+        p = _sigmoid(A @ w)
+        grad = A.T @ (p - y) + l2 * (w - w0)
+        H = (A * (p * (1 - p))[:, None]).T @ A + l2 * np.eye(d + 1)
+        step = np.linalg.solve(H, grad)
+        # damped Newton: halve the step until the penalised loss does not grow (a full step
+        # from a prior far from the data can overshoot where the sigmoid saturates)
+        t = 1.0
+        while t > 1e-6 and loss(w - t * step) > current + 1e-12:
+            t /= 2
+        w -= t * step
+        current = loss(w)
+        if float(np.max(np.abs(t * step))) < 1e-8:
+            break
+    return LogisticModel(target=prior.target, intercept=float(w[0]),
+                         coef={name: float(v) for name, v in zip(prior.names, w[1:])},
+                         source="fit", n=int(n), l2=l2, fitted_at=utcnow())
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def reliability(p: Sequence[float], y: Sequence[int], bins: int = 10) -> list[dict[str, Any]]:
+    """Equal-width bins of predicted P(right): count, mean prediction, observed share right."""
+    p_arr, y_arr = np.asarray(p, float), np.asarray(y, float)
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        mask = (p_arr >= lo) & ((p_arr < hi) if b < bins - 1 else (p_arr <= hi))
+        k = int(mask.sum())
+        rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": k,
+                     "mean_p": float(p_arr[mask].mean()) if k else None,
+                     "observed": float(y_arr[mask].mean()) if k else None})
+    return rows
+
+
+def expected_calibration_error(p: Sequence[float], y: Sequence[int], bins: int = 10) -> float:
+    """ECE = sum over bins of (bin share) * |mean predicted - observed| (equal-width bins)."""
+    n = len(p)
+    if n == 0:
+        return float("nan")
+    return float(sum(r["n"] / n * abs(r["mean_p"] - r["observed"]) for r in reliability(p, y, bins) if r["n"]))
+
+
+def auc(p: Sequence[float], y: Sequence[int]) -> float | None:
+    """Area under the ROC curve (rank statistic, ties half); None with one class only."""
+    p_arr, y_arr = np.asarray(p, float), np.asarray(y, int)
+    pos, neg = p_arr[y_arr == 1], p_arr[y_arr == 0]
+    if not len(pos) or not len(neg):
+        return None
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def metrics(p: Sequence[float], y: Sequence[int], bins: int = 10) -> dict[str, Any]:
+    p_arr = np.clip(np.asarray(p, float), 1e-9, 1 - 1e-9)
+    y_arr = np.asarray(y, float)
+    n = len(p_arr)
+    if n == 0:
+        return {"n": 0}
+    return {
+        "n": n,
+        "share_right": float(y_arr.mean()),
+        "mean_p": float(p_arr.mean()),
+        "ece": expected_calibration_error(p_arr, y_arr, bins),
+        "brier": float(np.mean((p_arr - y_arr) ** 2)),
+        "log_loss": float(-np.mean(y_arr * np.log(p_arr) + (1 - y_arr) * np.log(1 - p_arr))),
+        "auc": auc(p_arr, y_arr),
+    }
+
+
+def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float, folds: int = 5) -> np.ndarray:
+    """Out-of-fold predictions (deterministic fold assignment), for honest fit metrics."""
+    n = len(y)
+    out = np.zeros(n)
+    fold_of = np.arange(n) % folds
+    for k in range(folds):
+        train, test = fold_of != k, fold_of == k
+        if not test.any():
+            continue
+        out[test] = fit_logistic(X[train], y[train], prior, l2=l2).predict_many(X[test]) if train.any() else prior.predict_many(X[test])
+    return out
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def load_model(store: Store, target: str) -> LogisticModel:
+    """The newest stored fit for ``target``, else the default prior."""
+    stored = store.latest_calibration(target)
+    if stored is not None:
+        return LogisticModel.from_json(stored["params"])
+    return default_model(target)
+
+
+def save_model(store: Store, model: LogisticModel) -> int:
+    """Store a fit as the one in use for its target; returns the stored row's id."""
+    return store.add_calibration(model.target, fitted_at=model.fitted_at or utcnow(), n=model.n,
+                                 params=model.to_json(), metrics=model.metrics)
+
+
+def reset_models(store: Store, targets: Iterable[str] = TARGETS) -> None:
+    """Go back to the defaults by storing them as the newest row (history is kept)."""
+    for t in targets:
+        save_model(store, default_model(t))
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def machine_versions(store: Store) -> dict[str, str]:
+    """Machine content (JSON) of every record a person changed since the machine last wrote it.
+
+    That is what the reviewer was shown (see :meth:`~extractor.store.Store.reviewed_machine_contents`).
+    """
+    return store.reviewed_machine_contents()
+
+
+def labelled_records(store: Store, target: str) -> list[tuple[str, dict[str, float], int]]:
+    """(paper id, features at reconcile time, label) for every verified record.
+
+    The machine's answer is the audit log's ``before`` of the first human change after the
+    last machine write (what the reviewer was shown); the label is 1 when the verified
+    record has the same country set (or model-family set) as that answer.
+    """
+    before = machine_versions(store)
+    out = []
+    for row in store.verified_signal_rows():
+        verified = PaperRecord.model_validate_json(row["data"])
+        if row["paper_id"] in before:
+            machine = PaperContent.model_validate_json(before[row["paper_id"]])
+            m_countries, m_families = machine.countries(), machine.model_families()
+        else:
+            m_countries, m_families = json.loads(row["countries"] or "[]"), json.loads(row["families"] or "[]")
+        if target == COUNTRY:
+            label = int(verified.countries() == sorted(m_countries))
+            feats = json.loads(row["features"] or "{}")
+        else:
+            label = int(verified.model_families() == sorted(m_families))
+            feats = json.loads(row["model_features"] or "{}")
+        out.append((row["paper_id"], feats, label))
+    return out
+
+
+@dataclass
+class CalibrationResult:
+    target: str
+    model: LogisticModel
+    prior: LogisticModel
+    n: int
+    positives: int
+    stored: bool
+    message: str
+
+
+def calibrate(store: Store, *, targets: Iterable[str] = TARGETS, l2: float = 2.0, min_labels: int = 20,
+              dry_run: bool = False) -> list[CalibrationResult]:
+    """Refit each target from reviewed records and store the fit (unless ``dry_run``).
+
+    With fewer than ``min_labels`` labels, or only one class, the prior is kept: a fit
+    would say more than the data does.
+    """
+    results = []
+    for target in targets:
+        prior = default_model(target)
+        data = labelled_records(store, target)
+        n = len(data)
+        pos = sum(lbl for _, _, lbl in data)
+        if n < min_labels or pos in (0, n):
+            why = (f"{n} reviewed record(s), need {min_labels}" if n < min_labels
+                   else "every reviewed record has the same label; nothing to separate")
+            current = load_model(store, target)
+            results.append(CalibrationResult(target, current, prior, n, pos, False, f"kept the {current.source} model: {why}"))
+            continue
+        X = np.array([[float(f.get(name, 0.0)) for name in prior.names] for _, f, _ in data])
+        y = np.array([lbl for _, _, lbl in data], float)
+        model = fit_logistic(X, y, prior, l2=l2)
+        cv = cross_validated(X, y, prior, l2=l2)
+        model.metrics = {"in_sample": metrics(model.predict_many(X), y), "cross_validated": metrics(cv, y),
+                         "prior": metrics(prior.predict_many(X), y)}
+        if not dry_run:
+            save_model(store, model)
+        results.append(CalibrationResult(target, model, prior, n, pos, not dry_run,
+                                         f"fitted on {n} reviewed records ({n - pos} wrong)"))
+    return results
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
