@@ -227,3 +227,15 @@ def test_log_entries_after_name_every_change(filled: Store) -> None:
     filled.log_event("p2", "view", "ana")
     assert [(e["paper_id"], e["actor"], e["action"]) for e in filled.log_entries_after(7)] == [("p2", "ana", "view")]
     assert filled.log_entries_after(filled.last_log_id()) == []
+
+
+def test_log_counts_and_checks_after_an_id(filled: Store) -> None:
+    # the fixture's seven records were each created by the machine
+    assert filled.count_log_entries_after(0, actor="machine", actions=("create", "reconcile")) == 7
+    assert filled.count_log_entries_after(5, actor="machine", actions=("create",)) == 2
+    assert filled.count_log_entries_after(0, actor="ana", actions=("create",)) == 0
+    assert filled.only_log_entries_after(0, actor="machine", action="create")
+    assert filled.only_log_entries_after(filled.last_log_id(), actor="machine", action="route")  # nothing newer
+    filled.log_event("p2", "view", "ana")
+    assert not filled.only_log_entries_after(7, actor="machine", action="create")
+    assert filled.only_log_entries_after(8, actor="machine", action="create")

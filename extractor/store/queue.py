@@ -364,8 +364,8 @@ class QueueStore(StoreBase):
                 """UPDATE review_signals SET p_wrong = ?, p_wrong_models = ?, impact = ?, priority = ?, audit_u = ?,
                    audit = ?, audit_drawn_at = CASE WHEN ? = 1 THEN coalesce(audit_drawn_at, ?) ELSE NULL END,
                    routed_at = ? WHERE paper_id = ?""",
-                [(r["p_wrong"], r["p_wrong_models"], r["impact"], r["priority"], r["frame_u"], int(r["audit"]),
-                  int(r["audit"]), r["routed_at"], r["routed_at"], r["paper_id"]) for r in rows])
+                ((r["p_wrong"], r["p_wrong_models"], r["impact"], r["priority"], r["frame_u"], int(r["audit"]),
+                  int(r["audit"]), r["routed_at"], r["routed_at"], r["paper_id"]) for r in rows))  # streamed
 
     def machine_rewrite_record(self, record: PaperRecord, action: str, expected_version: int | None = None) -> bool:
         """Replace a machine-owned record with a new version and its audit-log row, in one transaction.
@@ -407,6 +407,19 @@ class QueueStore(StoreBase):
     def last_log_id(self) -> int:
         """The id of the newest audit-log row (0 on an empty log)."""
         return self.db.execute("SELECT coalesce(max(id), 0) FROM reviews").fetchone()[0]
+
+    def count_log_entries_after(self, log_id: int, *, actor: str, actions: Iterable[str]) -> int:
+        """How many audit-log rows newer than ``log_id`` this actor wrote with one of these actions."""
+        acts = list(actions)
+        return self.db.execute(
+            f"SELECT count(*) FROM reviews WHERE id > ? AND actor = ? AND action IN ({','.join('?' for _ in acts)})",
+            [log_id, actor, *acts]).fetchone()[0]
+
+    def only_log_entries_after(self, log_id: int, *, actor: str, action: str) -> bool:
+        """True when every audit-log row newer than ``log_id`` is this actor's ``action`` (or there is none)."""
+        return not self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM reviews WHERE id > ? AND NOT (actor = ? AND action = ?))",
+            [log_id, actor, action]).fetchone()[0]
 
     def log_entries_after(self, log_id: int) -> list[dict[str, Any]]:
         """Audit-log rows newer than ``log_id``, oldest first: ``id``, ``paper_id``, ``actor``, ``action``.
