@@ -40,12 +40,11 @@ from extractor.schemas import (
     paper_id_for,
 )
 from extractor.store import Store, utcnow
+from extractor.store.queue import MACHINE_OWNED
 
 #: Backend preference when choosing the primary extraction.
 BACKEND_PRIORITY = ["llm", "rules"]
 
-#: Statuses reconcile and routing may rewrite; the others belong to people.
-MACHINE_OWNED = (RecordStatus.MACHINE, RecordStatus.QUEUED)
 
 
 def input_key(rows: list[dict]) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from extractor.store.base import StoreBase, _explain, insert_sql, utcnow
-from extractor.store.records import LOG_FIELDS, _chain_hash, record_data_hash
+from extractor.store.records import LOG_FIELDS, _chain_hash, fold_machine_versions, record_data_hash
 
 #: Records per page: large enough that a page's query overhead is noise, small enough
 #: that a page of full record JSON is a few megabytes.
@@ -209,21 +209,13 @@ class AggregateStore(StoreBase):
         (its record is its machine version).
         """
         ids = list(dict.fromkeys(paper_ids))
-        found: dict[str, str | None] = {}
+        out: dict[str, str] = {}
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = ids[i:i + _IN_CHUNK]
-            rows = self._rows(
-                f"SELECT paper_id, action, before FROM reviews WHERE paper_id IN ({', '.join('?' for _ in chunk)}) "
-                "AND (before IS NOT NULL OR action IN ('create', 'reconcile')) ORDER BY paper_id, id",
-                chunk,
-            )
-            for row in rows:
-                pid = row["paper_id"]
-                if row["action"] in ("create", "reconcile"):
-                    found[pid] = None
-                elif found.get(pid) is None and row["before"]:
-                    found[pid] = row["before"]
-        return {pid: text for pid, text in found.items() if text}
+            out.update(fold_machine_versions(self.db.execute(
+                f"SELECT paper_id, action, actor, before FROM reviews WHERE paper_id IN ({', '.join('?' for _ in chunk)}) "
+                "AND (before IS NOT NULL OR action IN ('create', 'reconcile')) ORDER BY paper_id, id", chunk)))
+        return out
 
     def failed_document_rows(self, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Documents with no record because ingest or every extraction failed, by source file.

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from extractor.store.base import StoreBase, insert_sql
+from extractor.store.records import fold_machine_versions
 
 
 class CalibrationStore(StoreBase):
@@ -42,15 +43,9 @@ class CalibrationStore(StoreBase):
         and the first later row carrying a ``before`` (every human save does) holds what the
         reviewer started from.
         """
-        found: dict[str, str | None] = {}
-        for paper_id, action, actor, before in self.db.execute(
-                "SELECT paper_id, action, actor, before FROM reviews "
-                "WHERE before IS NOT NULL OR action IN ('create', 'reconcile') ORDER BY id"):
-            if action in ("create", "reconcile") and actor == "machine":
-                found[paper_id] = None
-            elif found.get(paper_id) is None and before:
-                found[paper_id] = before
-        return {pid: text for pid, text in found.items() if text}
+        return fold_machine_versions(self.db.execute(
+            "SELECT paper_id, action, actor, before FROM reviews "
+            "WHERE before IS NOT NULL OR action IN ('create', 'reconcile') ORDER BY id"))
 
     def verified_signal_rows(self) -> list[dict[str, Any]]:
         """Every verified record with the signals reconcile stored for it, by paper id.

@@ -37,6 +37,22 @@ def record_data_hash(data_json: str) -> str:
     return hashlib.sha256(data_json.encode()).hexdigest()
 
 
+
+def fold_machine_versions(rows: Iterable[tuple[str, str, str, str | None]]) -> dict[str, str]:
+    """Per paper, the content JSON a person was shown: from audit rows (paper_id, action, actor, before).
+
+    ``rows`` run oldest first per paper: a machine create/reconcile row resets the paper, and
+    the first later row carrying a ``before`` (every human save does) holds what the person
+    started from. Papers nobody changed since the machine wrote them are absent.
+    """
+    found: dict[str, str | None] = {}
+    for paper_id, action, actor, before in rows:
+        if action in ("create", "reconcile") and actor == "machine":
+            found[paper_id] = None
+        elif found.get(paper_id) is None and before:
+            found[paper_id] = before
+    return {pid: text for pid, text in found.items() if text}
+
 class RecordStore(StoreBase):
     """Reads and writes of ``records`` and the ``reviews`` audit log."""
 
@@ -78,10 +94,6 @@ class RecordStore(StoreBase):
             "reviewed_at": record.provenance.reviewed_at,
             "updated_at": utcnow(),
         }
-
-    def record_input_keys(self) -> dict[str, str]:
-        """Per document hash, the key of the extractions its record was reconciled from."""
-        return {r[0]: r[1] for r in self.db.execute("SELECT sha256, input_key FROM records")}
 
     def put_machine_record(self, record: PaperRecord, input_key: str) -> str:
         """Create or refresh a machine record. Human-touched records are never overwritten.
