@@ -40,7 +40,7 @@ browser:
 
 # mypy runs on the modules that type-check cleanly; add a module here once it does.
 MYPY_TARGETS := extractor/schemas.py extractor/errors.py extractor/config.py extractor/prompts.py extractor/locks.py \
-                extractor/store extractor/resolve
+                extractor/store extractor/resolve extractor/collect
 
 lint: install-test
 	$(BIN)/ruff check .

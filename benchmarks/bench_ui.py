@@ -11,21 +11,24 @@ Measured in real headless Chromium (Debian /usr/bin/chromium via Playwright) aga
 real ``collabscope review`` subprocess:
 
 - **approve → next**: press ``A`` on the current record; stop the clock when the next
-  record's status line is shown *and* the "F" binding points at its quick-fix select
+  record's status line is shown *and* the "F" binding points at its quick-fix field
   (the record is usable from the keyboard), and again when its page image has loaded;
 - **fix one country → next**: ``F``, two letters, ``Enter``; same clocks;
 - keystrokes per decision, counted by the script (each key press is one);
 - the library share of a click in-process (``review.approve`` + ``review.serve_next`` on
   the same 20,000 records, no UI), to separate database cost from rendering.
 
-Targets: p95 < 700 ms from keystroke to next record on this 2-core machine; 1 keystroke
-to approve a correct record; ≤ 4 to fix one wrong country.
+Targets on this 2-core machine, p95 from keystroke to next record usable: approve ≤ 400 ms,
+fix one country ≤ 500 ms; 1 keystroke to approve a correct record; ≤ 4 to fix one wrong
+country.
 
-    python -m benchmarks.bench_ui            # BENCH_SCALE=small: 2,000 records, fewer samples
+    python -m benchmarks.bench_ui                    # BENCH_SCALE=small: 2,000 records, fewer samples
+    python -m benchmarks.bench_ui --keep-db DIR      # build once into DIR (kept), reuse it next time
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import random
 import subprocess
@@ -41,7 +44,8 @@ from benchmarks.corpus import subset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TARGET_P95_MS = 700.0
+#: p95 targets (ms) from keystroke to the next record usable, per decision.
+TARGETS_P95_MS = {"approve": 400.0, "fix": 500.0}
 TEMPLATES = 200
 STATUS_JS = """prev => {
   const el = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.includes(' · version '));
@@ -152,6 +156,73 @@ def library_share(db: Path, samples: int) -> dict[str, Any]:
     return {k: {"p50": percentile(v, 50), "p95": percentile(v, 95), "n": len(v)} for k, v in out.items()}
 
 
+# --------------------------------------------------------------------------- image encoding
+
+
+def encode_share(pdfs: list[Path], zoom: float = 1.4) -> dict[str, Any]:
+    """Page-1 JPEG encoding by PyMuPDF (``Pixmap.tobytes``) and by Pillow (what
+    ``review_ui.render`` uses), and the longest time a 1 ms ticker thread was held off
+    meanwhile: the review server's event loop, which sends a record's form to the browser,
+    waits as long while the record-page run encodes its images."""
+    import io
+    import threading
+
+    import pymupdf
+    from PIL import Image
+
+    stamps: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+            time.sleep(0.001)
+
+    def mupdf(pix) -> bytes:  # type: ignore[no-untyped-def]
+        return pix.tobytes("jpeg", jpg_quality=88)
+
+    def pillow(pix) -> bytes:  # type: ignore[no-untyped-def]
+        out = io.BytesIO()
+        Image.frombytes("RGB", (pix.width, pix.height), pix.samples).save(out, "JPEG", quality=88)
+        return out.getvalue()
+
+    out: dict[str, Any] = {}
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        for name, encode in (("PyMuPDF", mupdf), ("Pillow", pillow)):
+            ms, gaps = [], []
+            for path in pdfs:
+                with pymupdf.open(path) as doc:
+                    pix = doc[0].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+                time.sleep(0.01)
+                t0 = time.perf_counter()
+                encode(pix)
+                t1 = time.perf_counter()
+                time.sleep(0.005)
+                near = [t for t in stamps if t0 - 0.002 <= t <= t1 + 0.003]
+                gaps.append(max((b - a for a, b in zip(near, near[1:], strict=False)), default=t1 - t0) * 1e3)
+                ms.append((t1 - t0) * 1e3)
+            out[name] = {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "gap_p50": percentile(gaps, 50),
+                         "gap_max": max(gaps), "n": len(ms)}
+    finally:
+        stop.set()
+        ticker.join()
+    return out
+
+
+def _encode_lines(enc: dict[str, Any]) -> list[str]:
+    return [
+        "Encoding one page-1 view as JPEG (zoom 1.4, in-process), and the longest a 1 ms ticker "
+        "thread was held off meanwhile (the server's event loop waits as long to send the form):",
+        "",
+        table(["encoder", "n", "p50 ms", "p95 ms", "ticker held off p50 ms", "max ms"],
+              [[k, v["n"], fmt(v["p50"], 1), fmt(v["p95"], 1), fmt(v["gap_p50"], 1), fmt(v["gap_max"], 1)]
+               for k, v in enc.items()]),
+        "",
+    ]
+
+
 # --------------------------------------------------------------------------- browser
 
 
@@ -160,6 +231,8 @@ def _current(page) -> str:  # type: ignore[no-untyped-def]
 
 
 LOST: list[dict[str, Any]] = []  # decisions whose keys did not take effect (retried, reported)
+#: Per decision, ms until the browser had taken every key press (the typing share of the clock).
+TYPING_MS: list[float] = []
 
 
 def _decide(page, keys: list[str]) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
@@ -173,6 +246,7 @@ def _decide(page, keys: list[str]) -> tuple[float, float, str]:  # type: ignore[
     t0 = time.perf_counter()
     for k in keys:
         page.keyboard.press(k)
+    TYPING_MS.append((time.perf_counter() - t0) * 1e3)
     try:
         pid = page.wait_for_function(STATUS_JS, arg=prev, polling="raf", timeout=5000).json_value()
     except Exception:
@@ -191,8 +265,17 @@ def _decide(page, keys: list[str]) -> tuple[float, float, str]:  # type: ignore[
     return (t1 - t0) * 1e3, (t2 - t0) * 1e3, pid
 
 
+#: A record with a flagged affiliation: its quick-fix box says "Fix country" (with nothing
+#: flagged the box offers the first affiliation, and the fix is not timed on those records).
+FLAGGED_JS = """p => {
+  const box = document.querySelector('.st-key-quickfix');
+  return !!box && box.innerText.includes('Fix country')
+    && !!document.querySelector('[class*="st-key-qf-' + p + '-"] input');
+}"""
+
+
 def _has_quick_fix(page, pid: str) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("p => !!document.querySelector('[class*=\"st-key-qf-' + p + '-\"] input')", pid)
+    return page.evaluate(FLAGGED_JS, pid)
 
 
 def browser_run(db: Path, approvals: int, fixes: int) -> dict[str, Any]:
@@ -233,17 +316,26 @@ def browser_run(db: Path, approvals: int, fixes: int) -> dict[str, Any]:
                 _decide(page, ["a"])
                 continue
             keys = ["f", "z", "a", "Enter"]  # ZA · South Africa: a code no template has
+            TYPING_MS.clear()
             r, i, _ = _decide(page, keys)
+            res.setdefault("fix_typing_ms", []).append(TYPING_MS[-1])
             if r == r:
                 ready.append(r)
                 image.append(i)
                 fixed.append(pid)
         res["fix"] = {"ready": ready, "image": image, "keys": 4}
         browser.close()
-    with Store.open(db) as s:
-        res["approved_verified"] = sum(s.get_record(p).status.value == "verified" for p in approved)
-        res["fixed_to_za"] = sum(any(a.country == "ZA" for a in s.get_record(p).affiliations) for p in fixed)
-        res["log_ok"] = s.verify_log() == []
+    try:  # a check that cannot read the records must not lose the timings above
+        with Store.open(db) as s:
+            res["approved_verified"] = sum(s.get_record(p).status.value == "verified" for p in approved)
+            res["fixed_to_za"] = sum(any(a.country == "ZA" for a in s.get_record(p).affiliations) for p in fixed)
+            res["fix_misses"] = [{"paper_id": p, "status": r.status.value, "countries": [a.country for a in r.affiliations],
+                                  "log": [(x["action"], x["note"]) for x in s.log_rows(paper_id=p)][-3:]}
+                                 for p in fixed for r in [s.get_record(p)] if not any(a.country == "ZA" for a in r.affiliations)]
+            res["log_ok"] = s.verify_log() == []
+    except Exception as exc:  # noqa: BLE001 - reported in the section
+        res["approved_verified"] = res["fixed_to_za"] = f"not checked ({type(exc).__name__})"
+        res["log_ok"] = False
     res["approved"], res["fixed"] = len(approved), len(fixed)
     res["lost"] = list(LOST)
     return res
@@ -256,15 +348,54 @@ def _stats(ms: list[float]) -> dict[str, float]:
     return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "max": max(ms) if ms else float("nan"), "n": len(ms)}
 
 
-def main() -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_ui", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--keep-db", type=Path, metavar="DIR",
+                    help="build the database into DIR and keep it; when DIR already holds one of this size, reuse "
+                         "a fresh copy of it (the run's decisions never touch the kept database)")
+    ap.add_argument("--approvals", type=int, help="approvals to time (default: 60 full, 20 small)")
+    ap.add_argument("--fixes", type=int, help="country fixes to time (default: 20 full, 8 small)")
+    ap.add_argument("--encode-only", action="store_true",
+                    help="only time JPEG encoding of the generated papers' first pages (no database, no browser)")
+    return ap.parse_args(argv)
+
+
+def _database(work: Path, n: int, keep: Path | None) -> tuple[Path, dict[str, Any]]:
+    """A database of ``n`` records in ``work``: built there, or copied from ``keep``."""
+    import json
+    import shutil
+
+    if keep is None:
+        return build_db(work, n)
+    keep.mkdir(parents=True, exist_ok=True)
+    kept, meta = keep / f"ui-{n}.db", keep / f"ui-{n}.json"
+    if not (kept.exists() and meta.exists()):
+        _built, info = build_db(keep, n)
+        meta.write_text(json.dumps(info, default=str), encoding="utf-8")
+    info = json.loads(meta.read_text(encoding="utf-8"))
+    db = work / kept.name
+    shutil.copy(kept, db)
+    return db, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
     n, approvals, fixes = sizes()
+    approvals = args.approvals or approvals
+    fixes = args.fixes or fixes
     OUT.mkdir(parents=True, exist_ok=True)
+    pdfs = sorted(subset(TEMPLATES, log=lambda *_: None).glob("*.pdf"))[:40]
+    if args.encode_only:
+        print("\n".join(_encode_lines(encode_share(pdfs))))
+        return 0
     with tempfile.TemporaryDirectory(dir=OUT, prefix="ui-") as tmp:
         work = Path(tmp)
-        db, info = build_db(work, n)
+        db, info = _database(work, n, args.keep_db)
         lib = library_share(db, samples=30)
         run = browser_run(db, approvals, fixes)
-    data: dict[str, Any] = {"database": info, "library_ms": lib, "browser": run}
+    enc = encode_share(pdfs)
+    data: dict[str, Any] = {"database": info, "library_ms": lib, "browser": run, "encode_ms": enc}
     lines = [
         "## Review UI",
         "",
@@ -282,10 +413,11 @@ def main() -> int:
             for clock in ("ready", "image"):
                 s = _stats(run[name][clock])
                 data.setdefault("summary", {})[f"{name}_{clock}"] = s
+                target = TARGETS_P95_MS[name]
                 rows.append([label, "usable" if clock == "ready" else "image loaded", s["n"], fmt(s["p50"], 0),
                              fmt(s["p95"], 0), fmt(s["max"], 0),
-                             verdict(s["p95"] < TARGET_P95_MS) if clock == "ready" else "–"])
-        lines += [table(["decision", "clock", "n", "p50 ms", "p95 ms", "max ms", f"p95 < {TARGET_P95_MS:.0f} ms"], rows), ""]
+                             f"≤ {target:.0f} ms: {verdict(s['p95'] <= target)}" if clock == "ready" else "–"])
+        lines += [table(["decision", "clock", "n", "p50 ms", "p95 ms", "max ms", "p95 target"], rows), ""]
         lines += [
             table(["flow", "keystrokes", "target", ""], [
                 ["approve a correct record", run["approve"]["keys"], 1, verdict(run["approve"]["keys"] <= 1)],
@@ -298,6 +430,13 @@ def main() -> int:
             f"(pressed again, left out of the timings): {len(run['lost'])}.",
             "",
         ]
+        typing = run.get("fix_typing_ms") or []
+        lines += [
+            f"Of the fix clock, the browser taking the four key presses (focus, two letters into the country "
+            f"field, Enter) accounts for p50 {fmt(percentile(typing, 50), 0)} ms (p95 {fmt(percentile(typing, 95), 0)} ms).",
+            "",
+        ]
+    lines += _encode_lines(enc)
     lines += [
         "Library share of one click (in-process, same database, no UI):",
         "",

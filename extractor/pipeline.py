@@ -21,6 +21,7 @@ the stages take. ``label`` names the step ("ingest", "ingest (dask)", "extract (
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,14 +49,23 @@ def no_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable[..
 
 
 @contextlib.contextmanager
-def open_pipeline(settings: Settings, command: str) -> Iterator[Store]:
+def open_pipeline(settings: Settings, command: str, *, create: bool = True) -> Iterator[Store]:
     """Take the pipeline lock of ``settings.db`` for ``command``, then open (create, migrate) the store.
 
+    With ``create=False`` the database must exist already: commands that only work on what
+    an earlier ingest stored (``extract``, ``reconcile``, ``run`` without paths) would
+    otherwise turn a mistyped path into a new empty database. That check comes before the
+    lock, so a refused command leaves no file behind.
+
     Raises:
+        ConfigError: ``create`` is False and the database does not exist.
         LockedError: another process runs a pipeline command on this database.
         StoreError: the lock file or the database cannot be created or opened.
     """
-    with pipeline_lock(settings.db, command), Store.open(settings.db) as store:
+    if not create and str(settings.db) != ":memory:" and not Path(settings.db).exists():
+        raise ConfigError(f"database {settings.db} does not exist; check --db / COLLABSCOPE_DB, or create it "
+                          "with `collabscope run PATH`")
+    with pipeline_lock(settings.db, command), Store.open(settings.db, create=create) as store:
         yield store
 
 
@@ -96,9 +106,13 @@ def ingest_step(store: Store, settings: Settings, paths: Sequence[Path | str], *
 
 def extract_step(store: Store, settings: Settings, *, run_id: int | None = None, limit: int | None = None,
                  batch_api: bool = False, progress: Progress = no_progress) -> list[ExtractSummary]:
-    """Run every backend of ``settings.backends`` over the documents it has no result for, in order."""
+    """Run every backend of ``settings.backends`` over the documents it has no result for, in order.
+
+    The ``venue`` backend is added whenever the database holds venue metadata (free and
+    offline: the collected metadata is a reading of its own, see :mod:`extractor.extract.venue`).
+    """
     out = []
-    for name in settings.backends:
+    for name in backends_for(store, settings):
         backend = get_backend(name, settings)
         if batch_api and hasattr(backend, "batch_api"):
             backend.batch_api = True  # the llm backend's OpenAI Batch API mode
@@ -108,11 +122,42 @@ def extract_step(store: Store, settings: Settings, *, run_id: int | None = None,
     return out
 
 
+def backends_for(store: Store, settings: Settings) -> list[str]:
+    """``settings.backends``, plus ``venue`` when the database holds venue metadata."""
+    names = list(settings.backends)
+    if "venue" not in names and store.count_venue_papers()["papers"]:
+        names.append("venue")
+    return names
+
+
 def reconcile_step(store: Store, settings: Settings, *, progress: Progress = no_progress) -> ReconcileSummary:
-    """Merge each paper's extractions into its record, score it and route it."""
+    """Merge each paper's extractions into its record, score it and route it.
+
+    With venue metadata in the database, the venue papers known from metadata alone get
+    records too, and those whose PDF now has a record are superseded
+    (:mod:`extractor.reconcile.venue`), before routing.
+    """
+    venue = bool(store.count_venue_papers()["papers"])
     with progress("reconcile") as (on_total, on_progress):
-        return run_reconcile(store, confidence_threshold=settings.confidence_threshold, settings=settings,
-                             on_total=on_total, on_progress=on_progress)
+        summary = run_reconcile(store, confidence_threshold=settings.confidence_threshold, settings=settings,
+                                route=not venue, on_total=on_total, on_progress=on_progress)
+    if not venue:
+        return summary
+    # Imported on use: only a database with venue metadata needs them.
+    from extractor.reconcile import routing
+    from extractor.reconcile.venue import reconcile_venue_papers
+    from extractor.schemas import RecordStatus
+
+    with progress("reconcile (venue metadata)") as (on_total, on_progress):
+        v = reconcile_venue_papers(store, confidence_threshold=settings.confidence_threshold, on_progress=on_progress)
+    summary.created += v.created
+    summary.updated += v.updated
+    summary.paper_ids += v.paper_ids
+    summary.metadata_only = {"created": v.created, "updated": v.updated, "unchanged": v.unchanged,
+                             "superseded": v.superseded, "no_affiliations": v.no_affiliations}
+    summary.route = routing.route(store, settings, paper_ids=summary.paper_ids).__dict__
+    summary.queued = store.count_records(RecordStatus.QUEUED)
+    return summary
 
 
 # ---------------------------------------------------------------------- the commands
@@ -145,9 +190,45 @@ def extract(store: Store, settings: Settings, *, limit: int | None = None, batch
     return results
 
 
-def reconcile(store: Store, settings: Settings, *, progress: Progress = no_progress) -> ReconcileSummary:
-    """The ``reconcile`` command; it records no ``runs`` row (it spends nothing and reads no files)."""
-    return reconcile_step(store, settings, progress=progress)
+def reconcile(store: Store, settings: Settings, *, progress: Progress = no_progress,
+              second_opinion: bool = False) -> ReconcileSummary:
+    """The ``reconcile`` command; it records no ``runs`` row unless a second opinion spends tokens."""
+    summary = reconcile_step(store, settings, progress=progress)
+    if second_opinion:
+        run_id = store.start_run("reconcile", {"second_opinion": True})
+        summary = second_opinion_step(store, settings, summary, run_id=run_id, progress=progress)
+        store.finish_run(run_id, "ok", {"second_opinion": summary.second_opinion})
+    return summary
+
+
+def second_opinion_step(store: Store, settings: Settings, before: ReconcileSummary, *, run_id: int | None = None,
+                        progress: Progress = no_progress) -> ReconcileSummary:
+    """Ask the narrow second-opinion question for the records in the uncertain band, then
+    reconcile again so the answers become signals (:mod:`extractor.extract.llm.second_opinion`)."""
+    # Imported on use: only a run that asks for a second opinion needs the llm machinery.
+    from extractor.extract.llm.second_opinion import run_second_opinion
+
+    so = run_second_opinion(store, settings, run_id=run_id)
+    after = reconcile_step(store, settings, progress=progress) if so.asked else before
+    after.second_opinion = {k: v for k, v in so.__dict__.items() if k != "differing"}
+    return after
+
+
+def country_tally(store: Store, *, group_hk_mo_with_cn: bool = False) -> list[tuple[str, int]]:
+    """Papers per country over the counted records (machine labels, no interval): every
+    country, most papers first and ties by code, so the summary reads the same on every
+    run and can say how many countries it leaves out."""
+    # Imported on use: only a full run's summary needs aggregation.
+    from extractor.aggregate import COUNTED
+    from extractor.aggregate.population import column_codes
+    from extractor.schemas import group_country
+
+    tally: Counter[str] = Counter()
+    with store.read_snapshot():
+        for page in store.record_pages([s.value for s in COUNTED]):
+            for row in page:
+                tally.update({group_country(c, group_hk_mo_with_cn) for c in column_codes(row["countries"])})
+    return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 @dataclass
@@ -161,7 +242,8 @@ class RunSummary:
     ingest: IngestSummary
     extract: list[ExtractSummary] = field(default_factory=list)
     reconcile: ReconcileSummary | None = None
-    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed).
+    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed),
+    #: plus ``countries``: every country with its papers (:func:`country_tally`).
     headline: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
 
@@ -173,24 +255,30 @@ class RunSummary:
 
 def run(store: Store, settings: Settings, paths: Sequence[Path | str], *, venue: str | None = None,
         year: int | None = None, retry_failed: bool = False, batch_api: bool = False, dry_run: bool = False,
-        progress: Progress = no_progress) -> RunSummary:
+        progress: Progress = no_progress, second_opinion: bool = False) -> RunSummary:
     """The ``run`` command: ingest, extract with every backend, reconcile; one ``runs`` row for all.
 
     Idempotent: a second run on the same files adds nothing and redoes nothing. With
-    ``dry_run`` it stops after ingest, before anything is spent.
+    ``dry_run`` it stops after ingest, before anything is spent. With no ``paths`` there is
+    no ingest: extract, reconcile and route work on what the database already holds
+    (documents stored earlier, and records other sources added), and the ingest summary
+    is all zeros.
     """
     run_id = store.start_run("run", {"paths": [str(p) for p in paths], "backends": settings.backends})
-    ing = ingest_step(store, settings, paths, venue=venue, year=year, run_id=run_id, retry_failed=retry_failed,
-                      progress=progress)
+    ing = (ingest_step(store, settings, paths, venue=venue, year=year, run_id=run_id, retry_failed=retry_failed,
+                       progress=progress) if paths else IngestSummary())
     if dry_run:
         store.finish_run(run_id, "ok", {"dry_run": True, "ingest": ingest_counts(ing)})
         return RunSummary(ing, dry_run=True)
     ext = extract_step(store, settings, run_id=run_id, batch_api=batch_api, progress=progress)
     rec = reconcile_step(store, settings, progress=progress)
+    if second_opinion:
+        rec = second_opinion_step(store, settings, rec, run_id=run_id, progress=progress)
     # Imported on use: only a full run's summary needs aggregation.
     from extractor.aggregate import headline
 
     out = RunSummary(ing, ext, rec, headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn))
+    out.headline["countries"] = country_tally(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn)
     store.finish_run(run_id, "partial" if out.failed else "ok",
                      {"ingest": ingest_counts(ing), "extract": {r.backend: r.__dict__ for r in ext},
                       "reconcile": rec.__dict__ | {"paper_ids": len(rec.paper_ids)}})

@@ -27,7 +27,7 @@ from pydantic import (
 
 #: Bumped whenever a change to these models changes what a backend returns; part of the
 #: LLM cache key so a schema change never reuses an answer made for the old shape.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # --------------------------------------------------------------------------- countries
 
@@ -230,6 +230,8 @@ class FrontMatter(BaseModel):
     abstract_lines: list[int] = Field(default_factory=list)
     venue_line: int | None = None
     emails: list[str] = Field(default_factory=list)  # brace groups expanded, print order
+    # lines inside a page-1 figure (drawings, images, their caption): in no other zone
+    figure_lines: list[int] = Field(default_factory=list)
 
     @property
     def abstract(self) -> str | None:
@@ -295,6 +297,19 @@ def paper_id_for(sha256: str) -> str:
     return sha256[:16]
 
 
+def venue_paper_sha256(key: str) -> str:
+    """The stand-in file hash of a venue paper known from metadata alone (no PDF).
+
+    ``key`` is the venue paper's ``"{source}:{source_id}"``; the hash of ``"venue:" + key``
+    keys its extraction and record the way a file's hash keys a document's, and its
+    :func:`paper_id_for` is the paper id of the metadata-only record. The prefix keeps it
+    from ever equalling the hash of a real file's bytes.
+    """
+    import hashlib
+
+    return hashlib.sha256(f"venue:{key}".encode()).hexdigest()
+
+
 # --------------------------------------------------------------------------- extraction
 
 
@@ -312,6 +327,17 @@ class Affiliation(BaseModel):
     institution_score: float | None = None  # gazetteer similarity 0-100
     country_method: Method = Method.UNKNOWN
     evidence: Evidence | None = None
+    #: Facts about how the unit was read, for routing (see AFFILIATION_SIGNALS); empty when
+    #: it was printed as an affiliation and read as one.
+    signals: list[str] = Field(default_factory=list)
+
+
+#: Values of :attr:`Affiliation.signals`: text from a page-1 figure region; no organisation
+#: or place word; organisation inferred (not printed as an affiliation) from a team note, a
+#: running header, or the authors' e-mail domains.
+AFFILIATION_SIGNALS = frozenset(
+    {"figure_region", "no_org_word", "inferred_team_note", "inferred_header", "inferred_email"}
+)
 
 
 class Author(BaseModel):
@@ -321,6 +347,16 @@ class Author(BaseModel):
     affiliation_ids: list[int] = Field(default_factory=list)
     email: str | None = None
     evidence: Evidence | None = None
+    #: How the author was tied to their affiliations (see AUTHOR_LINKS); None when the
+    #: backend does not say or the author has none.
+    link: str | None = None
+
+
+#: Values of :attr:`Author.link`: a printed marker; the grid cell or shared row under the
+#: name; a footnote sentence naming the author; a unit given to every author; the one unit
+#: of the block; and the fallbacks used when markers are missing: grid column, print order,
+#: e-mail domain.
+AUTHOR_LINKS = frozenset({"marker", "cell", "footnote_name", "all_authors", "single_unit", "column", "order", "email"})
 
 
 class ModelMention(BaseModel):

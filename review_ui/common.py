@@ -27,7 +27,7 @@ OVERVIEW_PAGE = "views/overview.py"
 
 SHORTCUTS = [
     ("A", "approve as is (or save your edits) and go to the next record"),
-    ("F", "fix country: focus the country of the first flagged affiliation; type, Enter saves & next"),
+    ("F", "fix country: focus the first flagged (else the first) affiliation's country code; type it, Enter saves & next"),
     ("S", "skip: back to the queue for someone else, next record"),
     ("N / P", "next / previous record of this session"),
     ("X", "reject (not a paper / not in scope)"),

@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
-from extractor.review.view import country_codes, country_label, inert
+from extractor.review.view import country_code, country_name, inert
 from extractor.schemas import PaperContent, Role, Sector
 from review_ui.common import _md_escape
 
@@ -131,19 +131,24 @@ def _remove_aff(dkey: str, aid: int) -> None:
     clear_widgets(dkey, "au")
 
 
-def _add_aff(dkey: str) -> None:
+def add_affiliation(dkey: str, raw: str) -> None:
+    """Append an affiliation as printed (no country yet) to the draft."""
     c = get(dkey)["content"]  # type: ignore[index]
+    new_id = max([a["id"] for a in c["affiliations"]] + [-1]) + 1
+    c["affiliations"].append({"id": new_id, "raw": raw, "institution": None, "department": None, "city": None,
+                              "country": None, "sector": None, "institution_method": "human",
+                              "institution_score": None, "country_method": "human", "evidence": None})
+    clear_widgets(dkey, "au")
+
+
+def _add_aff(dkey: str) -> None:
     raw_key = wkey(dkey, "newaff")
     raw = (st.session_state.get(raw_key) or "").strip()
     if not raw:
         st.session_state["_editor_msg"] = "Type the affiliation text first, then add it."
         return
-    new_id = max([a["id"] for a in c["affiliations"]] + [-1]) + 1
-    c["affiliations"].append({"id": new_id, "raw": raw, "institution": None, "department": None, "city": None,
-                              "country": None, "sector": None, "institution_method": "human",
-                              "institution_score": None, "country_method": "human", "evidence": None})
+    add_affiliation(dkey, raw)
     st.session_state[raw_key] = ""
-    clear_widgets(dkey, "au")
 
 
 def _add_mention(dkey: str) -> None:
@@ -175,13 +180,42 @@ def _init(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
-def country_select(key: str, value: str | None, *, on_change: Any = None, args: tuple = (),
-                   placeholder: str = "type a code or a name") -> None:
-    """A searchable ISO country select: options "DE · Germany", fuzzy typing."""
-    codes = country_codes()
-    _init(key, value if value in codes else None)
-    st.selectbox("Country", codes, key=key, format_func=country_label, index=None, placeholder=placeholder,
-                 on_change=on_change, args=args, label_visibility="collapsed")
+def country_field(key: str, value: str | None, *, on_change: Any = None, args: tuple = ()) -> None:
+    """A two-letter ISO 3166 code field with the country's name beside it.
+
+    A text field rather than a select of 250 countries: the browser has no option list to
+    draw per record or to filter per key press, so "F, two letters, Enter" costs little
+    more than the save. The name beside it says what the code in the field means; a code
+    that is not ISO 3166 alpha-2 is refused by the callbacks (:func:`parse_country`)."""
+    _init(key, value or "")
+    typed = str(st.session_state.get(key) or "").strip()
+    code = country_code(typed)
+    a, b = st.columns([2, 5], vertical_alignment="center")
+    a.text_input("Country code", key=key, placeholder="code", on_change=on_change, args=args,
+                 label_visibility="collapsed")
+    b.text(country_name(code) if code else ("— no country —" if not typed else f"{inert(typed, 20)}: not an ISO code"))
+
+
+def parse_country(key: str) -> tuple[bool, str | None]:
+    """(ok, code) for what a country field holds: empty is (True, None); a valid code is
+    written back upper-case; anything else is (False, None) with a warning queued for the
+    reviewer (only from callbacks, which may set widget values)."""
+    typed = str(st.session_state.get(key) or "").strip()
+    if not typed:
+        return True, None
+    code = country_code(typed)
+    if code is None:
+        st.session_state["_editor_msg"] = (f"{typed!r} is not an ISO 3166 two-letter country code "
+                                           "(e.g. DE for Germany, GB for the United Kingdom); nothing changed.")
+        return False, None
+    st.session_state[key] = code
+    return True, code
+
+
+def _set_country(dkey: str, path: tuple, key: str) -> None:
+    ok, code = parse_country(key)
+    if ok:
+        _set(dkey, path, key, lambda _v: code)
 
 
 def _aff_label(aff: dict[str, Any]) -> str:
@@ -208,8 +242,8 @@ def render_affiliations(dkey: str, flags: dict[int, list[str]]) -> None:
                           on_change=_set, args=(dkey, ("affiliations", idx, "institution"), k, _empty_to_none))
             k = wkey(dkey, "af", aid, "country")
             with c2:
-                country_select(k, aff.get("country"), on_change=_set,
-                               args=(dkey, ("affiliations", idx, "country"), k))
+                country_field(k, aff.get("country"), on_change=_set_country,
+                              args=(dkey, ("affiliations", idx, "country"), k))
             k = wkey(dkey, "af", aid, "sector")
             _init(k, aff.get("sector"))
             c3.selectbox("Sector", SECTORS, key=k, format_func=lambda v: v or "— sector —",

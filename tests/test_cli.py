@@ -41,10 +41,11 @@ def test_usage_error_exits_2() -> None:
     assert runner.invoke(app, ["export", "--all", "--verified"]).exit_code == 2
 
 
-def test_missing_database_is_error_1(tmp_path: Path) -> None:
+def test_missing_database_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not exist" in result.output
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

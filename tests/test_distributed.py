@@ -106,7 +106,7 @@ def test_dask_engine_retries_failed_files_as_the_local_engine_does(pdfs: Path, s
 
         code, out = ingest(pdfs, db, *extra, "--retry-failed")
         assert code == 3, out  # the three bad files are still bad
-        lines[engine] = out.strip().splitlines()[-1]
+        lines[engine] = next(line for line in out.splitlines() if line.startswith("ingested "))
         assert lines[engine].startswith("ingested 7 new, 1 already known, 3 failed"), out
         assert documents(db) == documents(reference)
 

@@ -168,7 +168,9 @@ def test_datacard_without_audit_says_unknown(store) -> None:
     assert "the machine's error rate is unknown" in text and "machine-only" in text
 
 
-def test_export_command_csv_defaults_to_verified_and_writes_card(export_db, db_path: Path, tmp_path: Path) -> None:
+def test_export_command_csv_defaults_to_all_but_rejected_and_writes_card(export_db, db_path: Path,
+                                                                         tmp_path: Path) -> None:
+    """CSV selects what JSONL selects (the README's one default); --verified narrows it."""
     from extractor.cli import app
 
     export_db.close()
@@ -176,7 +178,11 @@ def test_export_command_csv_defaults_to_verified_and_writes_card(export_db, db_p
     out.parent.mkdir()
     result = CliRunner().invoke(app, ["export", "--db", str(db_path), "-f", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "exported 3 papers" in result.output
+    assert "exported 5 papers (all records except rejected)" in result.output
+    assert {p["paper_id"] for p in read_csv(out)} == {"v1", "v2", "v3", "m1", "q1"}
+    verified = CliRunner().invoke(app, ["export", "--db", str(db_path), "-f", "csv", "--verified", "--no-datacard",
+                                        "--out", str(tmp_path / "verified.csv")])
+    assert "exported 3 papers (human-verified records)" in verified.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["DATACARD.md", "papers.authors.csv", "papers.csv"]
     result = CliRunner().invoke(app, ["export", "--db", str(db_path), "-f", "parquet", "--all", "--no-datacard",
                                       "--out", str(tmp_path / "all.parquet")])

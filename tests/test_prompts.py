@@ -10,10 +10,11 @@ import pytest
 
 from extractor.errors import ConfigError
 from extractor.extract.llm.answers import FrontMatterAnswer, RolesAnswer
+from extractor.extract.llm.second_opinion import UnitsAnswer
 from extractor.prompts import DEFAULT_PROMPTS_DIR, available, load_file, load_prompt
 
 SHIPPED = sorted(DEFAULT_PROMPTS_DIR.glob("*.toml"))
-MODELS = {"front_matter": FrontMatterAnswer, "model_roles": RolesAnswer}
+MODELS = {"front_matter": FrontMatterAnswer, "model_roles": RolesAnswer, "second_opinion": UnitsAnswer}
 
 GOOD = '''name = "demo"
 version = "2"
@@ -50,6 +51,9 @@ def test_few_shot_examples_validate_and_ground_in_their_own_text(path: Path) -> 
                 quoted += [f["raw"], f["evidence"], f.get("institution"), f.get("department"), f.get("city")]
             for m in data["model_mentions"]:
                 quoted += [m["name"], m["evidence"]]
+        elif prompt.name == "second_opinion":
+            quoted += [v for u in data["units"] for v in (u.get("institution"), u.get("city"))]
+            assert sorted(u["id"] for u in data["units"]) == [int(n) for n in re.findall(r"^\[(\d+)\]", ex.text, re.M)]
         else:
             quoted += [i["evidence"] for i in data["items"]]
             assert sorted(i["id"] for i in data["items"]) == [int(n) for n in re.findall(r"^\[(\d+)\]", ex.text, re.M)]

@@ -24,9 +24,10 @@ from extractor.review.queue import (
     queue_head,
     review_progress,
 )
-from extractor.schemas import ExportRecord, Method, RecordStatus
+from extractor.schemas import ExportRecord, Method, RecordStatus, paper_id_for
 from extractor.store import Store
 from tests.test_reconcile_fixtures import (
+    FRONT_TEXT,
     LLM,
     MSR,
     PEKING,
@@ -35,6 +36,7 @@ from tests.test_reconcile_fixtures import (
     TSINGHUA,
     add_paper,
     aff,
+    document,
     extraction,
 )
 
@@ -70,14 +72,19 @@ def test_impact_weights_and_pair_are_the_users_choice() -> None:
     assert impact(["DE", "FR"], [{"set": ["DE"], "wild": False}], pair=("DE", "FR")) == pytest.approx(2.0)
 
 
-def test_us_cn_doubt_outranks_a_cn_cn_doubt_even_when_less_likely_wrong(store: Store) -> None:
+def test_us_cn_doubt_outranks_a_cn_cn_doubt_even_when_less_likely_wrong(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conf, "_fitted_priors", lambda: {})  # the hand-set prior: both records are queued
     uscn = add_paper(store, "uscn.pdf", [
         (LLM, extraction(affs=[aff(0, MSR, "US", Method.HQ_DEFAULT), aff(1, TSINGHUA, "CN")])),
         (RULES, extraction(affs=[aff(0, MSR, "US", Method.HQ_DEFAULT), aff(1, TSINGHUA, "CN")]))])
     unmatched = "Zhongguancun Widget Academy, Beijing, China"
-    cncn = add_paper(store, "cncn.pdf", [
-        (LLM.model_copy(update={"reasks": 2}), extraction(affs=[aff(0, unmatched, "CN"), aff(1, PEKING, "CN")], self_confidence=0.3)),
-        (RULES, extraction(affs=[aff(0, unmatched, "CN"), aff(1, PEKING, "CN")]))])
+    doc = document("cncn.pdf", text=FRONT_TEXT + "\n" + unmatched)  # printed: its country is counted
+    store.add_document(doc)
+    cncn = paper_id_for(doc.sha256)
+    for meta, ext in [(LLM.model_copy(update={"reasks": 2}),
+                       extraction(affs=[aff(0, unmatched, "CN"), aff(1, PEKING, "CN")], self_confidence=0.3)),
+                      (RULES, extraction(affs=[aff(0, unmatched, "CN"), aff(1, PEKING, "CN")]))]:
+        store.save_extraction(doc.sha256, meta, f"{meta.backend}|test", ext)
     run_reconcile(store, settings=SET, confidence_threshold=SET.confidence_threshold)
     head = queue_head(store, n=10, audit=False)
     order = [i.paper_id for i in head]

@@ -175,7 +175,9 @@ def test_cli_on_a_read_only_database_exits_1_and_changes_nothing(tmp_path: Path,
 
 
 def test_missing_database_folder_is_a_clear_error(tmp_path: Path) -> None:
-    proc = subprocess.run(fh.cli("ingest", tmp_path, "--db", tmp_path / "no" / "such" / "x.db"), env=fh.child_env(),
+    papers = tmp_path / "papers"
+    fh.make_corpus(papers, 1)
+    proc = subprocess.run(fh.cli("ingest", papers, "--db", tmp_path / "no" / "such" / "x.db"), env=fh.child_env(),
                           capture_output=True, timeout=60)
     assert proc.returncode == 1
     assert "x.db" in proc.stderr.decode() and "Traceback" not in proc.stderr.decode()

@@ -37,7 +37,7 @@ def test_report_renders_with_numbers_policy_and_charts(report_db, tmp_path: Path
     html = out.read_text()
     assert result.papers == 31 and result.charts >= 6
     assert "HK and MO counted as CN" in html
-    assert "Papers with both US and CN authors" in html
+    assert "Papers with authors in both United States and China" in html
     assert html.count("<svg") == result.charts
     assert "Trend by year" in html  # two years present
     assert "Review progress" in html and "Clopper" in html
@@ -74,7 +74,7 @@ def test_machine_only_is_plainly_labelled(store) -> None:
         put(store, paper(f"m{i}", [["US"], ["CN"]]))
     html = render_report(summarize(store))
     assert "No audit has been reviewed yet" in html
-    assert "interval" not in html[html.index('id="headline"'):html.index('id="charts"')].split("Method:")[0]
+    assert "interval" not in html[html.index('id="headline"'):html.index('id="charts"')].split("How these are")[0]
 
 
 def test_charts_for_the_dashboard(report_db) -> None:
@@ -166,9 +166,10 @@ JINJA_PAPERS = """<section id="papers">
         <td>{{ f.country or "?" }}</td><td>{{ f.sector or "" }}</td><td>{{ f.method }}{% if f.found %}, {{ f.found }} on p. {{ f.page }}{% endif %}</td></tr>{% endfor %}
     </table>
     {% if p.models %}
+    {% set roles = p.models|selectattr("role")|list %}
     <table class="small">
-      <tr><th>model as written</th><th>family</th><th>role</th><th>developer</th></tr>
-      {% for m in p.models %}<tr><td>{{ m.name }}</td><td>{{ m.family }}</td><td>{{ m.role or "unknown" }}</td><td>{{ m.developer or "" }}{% if m.developer_country %} ({{ m.developer_country }}){% endif %}</td></tr>{% endfor %}
+      <tr><th>model as written</th><th>family</th>{% if roles %}<th>role</th>{% endif %}<th>developer</th></tr>
+      {% for m in p.models %}<tr><td>{{ m.name }}</td><td>{{ m.family }}</td>{% if roles %}<td>{{ m.role or "" }}</td>{% endif %}<td>{{ m.developer or "" }}{% if m.developer_country %} ({{ m.developer_country }}){% endif %}</td></tr>{% endfor %}
     </table>
     {% endif %}
   </details>
@@ -203,3 +204,95 @@ def test_per_paper_html_is_what_the_jinja_markup_gave(report_db) -> None:
         assert rest.startswith(index)
         assert rest[len(index):] == "  </table>\n  <h3>Evidence</h3>\n" + evidence + "</section>"
         assert head.startswith('<section id="papers">')
+
+
+# --------------------------------------------------------------------------- what a reader sees
+
+
+def _section(html: str, sid: str) -> str:
+    start = html.index(f'<section id="{sid}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_countries_are_named_with_their_codes(report_db) -> None:
+    html = render_report(summarize(report_db))
+    tables = _section(html, "tables")
+    assert "<td>China (CN)</td>" in tables and "<td>United Kingdom (GB)</td>" in tables
+    assert "China (CN) – United States (US)" in tables
+    assert "Papers with authors in both United States and China" in _section(html, "headline")
+    # charts keep the short codes and name them underneath
+    assert "CN China" in _section(html, "charts")
+
+
+def test_headline_cards_speak_plainly(report_db) -> None:
+    headline = _section(render_report(summarize(report_db)), "headline")
+    assert "ppi" not in headline and "prediction-powered" not in headline
+    assert "estimate corrected by the human-checked audit sample" in headline
+    assert "95% interval:" in headline and "Source: collabscope" in headline
+
+
+def test_heatmaps_have_a_colour_scale_and_charts_fit_the_page(report_db) -> None:
+    from extractor.report.figures import WIDTH, build_figures
+
+    s = summarize(report_db)
+    figs = build_figures(s)
+    for name in ("pair_heatmap", "model_flows", "developer_flows"):
+        fig = figs[name]
+        assert len(fig.axes) == 2, name  # the heatmap and its colour bar
+        assert fig.axes[1].get_ylabel() == "papers", name
+    for name, fig in figs.items():
+        assert fig.get_figwidth() <= WIDTH, name
+        fig.canvas.draw()  # sizes are final after a draw (constrained layout)
+        sizes = [t.get_fontsize() for ax in fig.axes for t in
+                 [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.title, ax.xaxis.label, ax.yaxis.label]
+                 if t.get_text()]
+        assert sizes and min(sizes) >= 8, name
+    bars = figs["country_bars"].axes[0]
+    assert "China (CN)" in [t.get_text() for t in bars.get_yticklabels()]
+    assert "<svg" in _section(render_report(s), "charts") and 'figure svg { width: 100%' in render_report(s)
+
+
+def test_model_roles_only_when_known(store) -> None:
+    for i in range(4):  # the rules backend reads no roles
+        put(store, paper(f"r{i}", [["US"], ["CN"]], models=[("Llama", None, "US")]))
+    s = summarize(store)
+    assert "model_roles" not in charts(s)
+    html = render_report(s)
+    assert "unknown" not in _section(html, "tables")
+    assert "strongest role" not in html and "no chart of roles is shown" in html
+    evidence = html[html.index('id="p-r0"'):]
+    evidence = evidence[:evidence.index("</details>")]
+    assert "<th>role</th>" not in evidence and "Llama" in evidence
+    put(store, paper("known", [["US"]], models=[("Llama", "fine-tuned", "US"), ("GPT", None, "US")]))
+    s = summarize(store)
+    html = render_report(s)
+    assert "model_roles" in charts(s) and "Llama: fine-tuned" in html and "Llama: unknown" not in html
+
+
+def test_failed_documents_are_listed(report_db, tmp_path: Path) -> None:
+    from extractor.report.html import FailedDocuments
+    from extractor.schemas import Document
+
+    for i in range(3):
+        report_db.add_document(Document(sha256=f"{i}" * 64, source_file=f"broken-{i}.pdf",
+                                        error=f"damaged <xref> {i}", error_kind="corrupt"))
+    out = tmp_path / "r.html"
+    write_report(report_db, out)
+    failed = _section(out.read_text(), "failed")
+    assert "Documents that could not be read (3)" in failed
+    assert "broken-0.pdf" in failed and "corrupt: damaged &lt;xref&gt; 2" in failed
+    few = FailedDocuments.from_store(report_db, shown=1)
+    assert few.total == 3 and len(few.rows) == 1
+    assert "+2 more" in _section(render_report(summarize(report_db), failed=few), "failed")
+
+
+def test_report_shows_the_oversight_estimate(report_db, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    write_report(report_db, out)
+    section = _section(out.read_text(), "oversight")
+    assert "This is an estimate" in section
+    for label in ("as it stands", "next 5% of papers", "next 10% of papers", "next 20% of papers"):
+        assert label in section
+    accuracies = [float(x) for x in re.findall(r'<td class="n">([\d.]+)%</td>', section)]
+    assert len(accuracies) == 4 and accuracies == sorted(accuracies) and accuracies[0] < 100
+    assert "the random audit sample found" in section

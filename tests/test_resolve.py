@@ -374,8 +374,8 @@ def test_sub_unit_keeps_its_identity_under_an_umbrella_or_abroad(r, raw, institu
 
 AI_LABS = [
     ("TeleAI", "China Telecom", "CN", Sector.INDUSTRY),
-    ("Institute of Artificial Intelligence (TeleAI), China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
-    ("Institute of Artificial Intelligence of China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
+    ("AI Lab of TeleAI, Beijing", "China Telecom", "CN", Sector.INDUSTRY),
+    ("Research Group on Speech, China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
     ("China Telecom", "China Telecom", "CN", Sector.INDUSTRY),
     ("Shanghai AI Lab", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),
     ("Shanghai Artificial Intelligence Laboratory", "Shanghai Artificial Intelligence Laboratory", "CN", Sector.GOVERNMENT),

@@ -3,6 +3,14 @@ authentication method the app will enforce; the Streamlit command line it runs."
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +28,7 @@ SECRET = "a-long-random-review-secret"
 def launched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[list[str], dict[str, str]]]:
     """Capture the streamlit launch instead of running it; no secrets files from $HOME."""
     calls: list[tuple[list[str], dict[str, str]]] = []
-    monkeypatch.setattr(review_cli.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(review_cli, "serve", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setattr(review_cli.Path, "home", classmethod(lambda cls: tmp_path / "home"))
     monkeypatch.setattr(review_cli, "port_free", lambda host, port: True)
     Store.open(tmp_path / "r.db").close()
@@ -28,10 +36,8 @@ def launched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[list
 
 
 def test_a_port_in_use_is_refused_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import socket
-
     calls: list[object] = []
-    monkeypatch.setattr(review_cli.subprocess, "call", lambda cmd, env: calls.append(cmd) or 0)
+    monkeypatch.setattr(review_cli, "serve", lambda cmd, env: calls.append(cmd) or 0)
     Store.open(tmp_path / "r.db").close()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -109,3 +115,66 @@ def test_oidc_config_is_checked(launched, tmp_path: Path) -> None:
 def test_missing_database(launched, tmp_path: Path) -> None:
     result = runner.invoke(app, ["review", "--db", str(tmp_path / "nope.db")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie awaiting its parent counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _poll(predicate: Callable[[], bool], seconds: float) -> bool:
+    """Wait until ``predicate()`` holds, checking every 0.2 s for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child pids from /proc (Linux)")
+def test_sigterm_to_review_stops_the_streamlit_server(tmp_path: Path) -> None:
+    """`kill`, systemd and container runtimes signal the command's pid only: the server it
+    started must stop with it, freeing the port and the database."""
+    exe = shutil.which("collabscope", path=str(Path(sys.executable).parent))
+    assert exe, "the collabscope console script is not installed in this environment"
+    Store.open(tmp_path / "r.db").close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLABSCOPE_")}
+    proc = subprocess.Popen([exe, "review", "--db", str(tmp_path / "r.db"), "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    children: list[int] = []
+    try:
+        assert _poll(lambda: _listening(port) or proc.poll() is not None, 120), "the review server never listened"
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        children = _children(proc.pid)
+        assert children, "review runs the server as a child process"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert _poll(lambda: not _listening(port), 30), f"port {port} still served after SIGTERM to review"
+        assert _poll(lambda: not any(_alive(pid) for pid in children), 30), "the Streamlit child outlived review"
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -118,7 +118,7 @@ def test_model_mentions_skip_the_bibliography(backend: RulesBackend, tmp_path: P
 @pytest.mark.parametrize("text,expected", [
     ("Laurens van der Maaten, Fernando de la Torre", True),
     ("Zhi-Hua Zhou, YI WU, Jian liu", True),
-    ("Jonathan Schwarz  Jelena Luketina", True),
+    ("Tomas Berger  Irena Kovacic", True),
     ("Télécom ParisTech, France", False),
     ("Beijing, China", False),
     ("Department of Computer Science", False),
@@ -166,7 +166,7 @@ def test_units_cut_and_split() -> None:
 
     r = CachedResolver(get_resolver())
     assert cut_note("University of Copenhagen, Denmark. Correspondence to: A <a@b.dk>") == "University of Copenhagen, Denmark."
-    assert cut_note("Yan Xu and Benyou Wang are the corresponding authors.") == ""
+    assert cut_note("Lena Fox and Omar Haddad are the corresponding authors.") == ""
     assert split_institutions("UIUC & UChicago", r) == ["UIUC", "UChicago"]
     assert split_institutions("MIT, Cambridge, MA", r) == ["MIT, Cambridge, MA"]
     assert split_institutions("Paul G. Allen School of Computer Science & Engineering, University of Washington", r) \

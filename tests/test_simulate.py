@@ -112,3 +112,98 @@ def test_missed_errors_lists_errors_below_the_cutoff_with_their_reasons() -> Non
                             "queued": {"records": 1, "share": 0.1, "errors_held": 0.5}, "queued_without_reason": 0,
                             "efficiency": {}, "efficiency_by_p_wrong": {}, "missed_errors": missed})
     assert "below the top 15% of the queue: 1; their reasons: llm_overruled 1" in text
+
+
+# --------------------------------------------------------------------------- databases the simulation did not create
+
+
+def _precious(path: Path) -> bytes:
+    with Store.open(path) as store:
+        store.status_counts()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_simulate_refuses_an_existing_database_it_did_not_create(tmp_path: Path, how: str) -> None:
+    precious = tmp_path / "precious.db"
+    before = _precious(precious)
+    args = ["simulate", "--source", str(SAMPLES), "--out", str(tmp_path / "sim"), "--n", "2", "--llm", "inject",
+            "--workers", "1"]
+    env = {"COLLABSCOPE_DB": str(precious)} if how == "env" else {}
+    if how == "flag":
+        args += ["--db", str(precious)]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "was not created by a simulation" in result.output and "--force" in result.output
+    assert precious.read_bytes() == before
+    assert not (tmp_path / "sim" / "pdfs").exists(), "refused before doing any work"
+
+
+def test_claim_database_keeps_its_own_and_overwrites_others_only_with_force(tmp_path: Path) -> None:
+    from devtools.simulate import claim_database
+    from extractor.errors import ConfigError
+
+    db = tmp_path / "mine.db"
+    claim_database(db)  # a fresh path: claimed and marked
+    db.write_bytes(b"simulation data")
+    claim_database(db)  # the simulation's own database: replaced
+    assert not db.exists()
+    other = tmp_path / "other.db"
+    other.write_bytes(b"someone's work")
+    with pytest.raises(ConfigError):
+        claim_database(other)
+    assert other.read_bytes() == b"someone's work"
+    claim_database(other, force=True)
+    assert not other.exists()
+
+
+@pytest.mark.slow
+def test_simulate_with_two_papers_prints_no_nan_and_force_overwrites(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    _precious(db)
+    result = CliRunner().invoke(app, ["simulate", "--source", str(SAMPLES), "--out", str(tmp_path / "sim"), "--n", "2",
+                                      "--llm", "inject", "--workers", "1", "--db", str(db), "--force"])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output.lower()
+    assert "too few papers" in result.output.lower() and "n/a" in result.output
+
+
+@pytest.mark.slow
+def test_json_keeps_its_keys_and_adds_the_oversight_curve(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(app, ["simulate", "--source", str(SAMPLES), "--out", str(out), "--n", "12",
+                                      "--noise", "0.3", "--llm", "inject", "--workers", "1", "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"before", "after", "calibration", "curve", "error_model", "error_classes", "backends"} <= set(data)
+    assert data["backends"]["papers"] == 12 and data["backends"]["answer_wrong"] >= data["backends"]["both_wrong"]
+    assert {"efficiency", "calibration"} <= set(data["before"])
+    assert data["error_model"] == "realistic"
+    curve = data["curve"]
+    assert [c["reviewed_share"] for c in curve][0] == 0.0 and curve[-1]["reviewed_share"] == 1.0
+    assert all({"reviewed_share", "accuracy", "us_cn_ci_width"} <= set(c) for c in curve)
+    accuracy = [c["accuracy"] for c in curve]
+    assert accuracy == sorted(accuracy) and accuracy[-1] == 1.0, "oracle review only ever fixes records"
+    assert curve[0]["us_cn_ci_width"] is None, "no audit reviewed yet: machine-only, no interval"
+    assert curve[-1]["us_cn_ci_width"] == 0.0, "everything reviewed: the exact count"
+
+
+
+def test_summarize_pools_errors_over_seeds(tmp_path: Path) -> None:
+    from devtools.simulate import summarize
+
+    def run(errors: int, top: float, width: float | None) -> dict:
+        m = {"papers": 100, "country_errors": errors, "efficiency": {"top_15%": top}, "calibration": {"ece": 0.02}}
+        return {"papers": 100, "before": m, "after": m,
+                "curve": [{"reviewed_share": 0.0, "accuracy": 0.98, "us_cn_ci_width": None},
+                          {"reviewed_share": 1.0, "accuracy": 1.0, "us_cn_ci_width": width}],
+                "backends": {"papers": 100, "rules_wrong": 4, "answer_wrong": 3, "both_wrong": 2}}
+
+    paths = []
+    for i, (errors, top) in enumerate(((4, 0.5), (6, 1.0))):
+        paths.append(tmp_path / f"s{i}.json")
+        paths[-1].write_text(json.dumps(run(errors, top, 0.0)))
+    text = summarize(paths)
+    assert "8/10 = 80.0%" in text  # 2 of 4 plus 6 of 6
+    assert "| 0% | 0.9800 | n/a |" in text and "| 100% | 1.0000 | 0.0 pp |" in text
+    assert "4/8 of the papers the rules get wrong (50%)" in text and "2/192 of the others" in text

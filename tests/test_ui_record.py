@@ -76,8 +76,8 @@ def test_record_page_serves_and_claims_the_top_record(env) -> None:
     assert rec.status == RecordStatus.IN_REVIEW and rec.provenance.reviewer == "alice"
     # reasons at the top, the quick fix for the flagged affiliation, the page image
     assert any("country inferred" in t.value for t in at.text)
-    assert at.selectbox(key=f"qf-{ids['munich']}-0").value == "FR"
-    assert len(at.image) == 1
+    assert at.text_input(key=f"qf-{ids['munich']}-0").value == "FR"
+    assert len(at.image) == 2  # the page, and the flagged affiliation's crop beside its country field
 
 
 def test_approve_then_next(env) -> None:
@@ -95,7 +95,7 @@ def test_approve_then_next(env) -> None:
 def test_quick_fix_country_saves_and_moves_on(env) -> None:
     db, ids = env
     at = open_record()
-    at.selectbox(key=f"qf-{ids['munich']}-0").set_value("DE").run()
+    at.text_input(key=f"qf-{ids['munich']}-0").set_value("DE").run()
     rec = record(db, ids["munich"])
     assert rec.status == RecordStatus.VERIFIED
     assert (rec.affiliations[0].country, rec.affiliations[0].country_method) == ("DE", Method.HUMAN)
@@ -109,8 +109,9 @@ def test_correct_in_the_editor(env) -> None:
     db, ids = env
     at = open_record()
     pid = ids["munich"]
+    tab(at, "Affiliations")
     at.text_input(key=f"ed-{pid}-af-0-inst").set_value("TU Munich").run()
-    at.selectbox(key=f"ed-{pid}-af-0-country").set_value("DE").run()
+    at.text_input(key=f"ed-{pid}-af-0-country").set_value("DE").run()
     at.selectbox(key=f"ed-{pid}-af-0-sector").set_value("government").run()
     tab(at, "Authors")  # edits on the other tab stay in the draft
     at.button(key=f"ed-{pid}-au-0-down").click().run()  # reorder authors
@@ -139,10 +140,11 @@ def test_remove_and_add_affiliation(env) -> None:
     db, ids = env
     at = open_record()
     pid = ids["munich"]
+    tab(at, "Affiliations")
     at.text_input(key=f"ed-{pid}-newaff").set_value("Max Planck Institute, Tübingen, Germany").run()
     at.button(key=f"ed-{pid}-addaff").click().run()
     at.button(key=f"ed-{pid}-af-0-rm").click().run()
-    at.selectbox(key=f"ed-{pid}-af-1-country").set_value("DE").run()
+    at.text_input(key=f"ed-{pid}-af-1-country").set_value("DE").run()
     tab(at, "Authors")
     at.multiselect(key=f"ed-{pid}-au-0-affs").set_value([1]).run()
     at.button(key="approve").click().run()  # A saves pending edits
@@ -206,7 +208,8 @@ def test_conflict_on_stale_version_keeps_both_edits(env) -> None:
     db, ids = env
     pid = ids["munich"]
     at = open_record()
-    at.selectbox(key=f"ed-{pid}-af-0-country").set_value("AT").run()  # alice's unsaved edit
+    tab(at, "Affiliations")
+    at.text_input(key=f"ed-{pid}-af-0-country").set_value("AT").run()  # alice's unsaved edit
     with Store.open(db) as s:  # bob saves first (e.g. opened it by link in another tab)
         cur = s.get_record(pid)
         review.correct(s, pid, review.set_country(cur.content(), 0, "DE"), "bob", expected_version=cur.version)
@@ -219,7 +222,7 @@ def test_conflict_on_stale_version_keeps_both_edits(env) -> None:
     assert f"version {rec.version}" in status_line(at)
     assert any("country: 'DE' -> 'AT'" in t.value for t in at.text)  # alice's edit kept, shown
     at.button(key="reapply").click().run()
-    assert at.selectbox(key=f"ed-{pid}-af-0-country").value == "AT"
+    assert at.text_input(key=f"ed-{pid}-af-0-country").value == "AT"
     at.button(key="save").click().run()
     assert record(db, pid).affiliations[0].country == "AT"
     assert [r["actor"] for r in log(db, pid)][-2:] == ["bob", "alice"]
@@ -257,7 +260,8 @@ def test_missing_pdf_still_shows_the_form(env, tmp_path: Path) -> None:
     try:
         at = open_record()
         assert any("no longer at" in w.value for w in at.warning)
-        assert at.selectbox(key=f"ed-{ids['munich']}-af-0-country").value == "FR"
+        tab(at, "Affiliations")
+        assert at.text_input(key=f"ed-{ids['munich']}-af-0-country").value == "FR"
         assert any("Sparse Attention" in c.value for c in at.code)  # the page text instead
     finally:
         moved.rename(doc_path)
@@ -297,15 +301,118 @@ def test_second_review_mode(env, monkeypatch: pytest.MonkeyPatch) -> None:
     db, ids = env
     monkeypatch.setenv("COLLABSCOPE_DOUBLE_REVIEW", "1")
     alice = open_record("alice")
-    alice.selectbox(key=f"qf-{ids['munich']}-0").set_value("DE").run()
+    alice.text_input(key=f"qf-{ids['munich']}-0").set_value("DE").run()
     bob = open_record("bob")
     bob.radio(key="mode").set_value("double").run()
     assert status_line(bob).startswith(ids["munich"])
     assert any("Blind second review" in i.value for i in bob.info)
-    assert bob.selectbox(key=f"qf-2nd-{ids['munich']}-0").value == "FR"  # the machine's, not alice's
-    bob.selectbox(key=f"qf-2nd-{ids['munich']}-0").set_value("DE").run()
+    assert bob.text_input(key=f"qf-2nd-{ids['munich']}-0").value == "FR"  # the machine's, not alice's
+    bob.text_input(key=f"qf-2nd-{ids['munich']}-0").set_value("DE").run()
     assert not bob.exception
     with Store.open(db) as s:
         done = s.double_reviews(pending=False)
     assert [(d["first_label"], d["second_label"], d["second_reviewer"]) for d in done] == [("DE", "DE", "bob")]
     assert any("agrees" in m.value for m in bob.success)
+
+
+def test_evidence_crop_whole_page_and_page_two(env, tmp_path: Path) -> None:
+    """Each flagged affiliation shows its crop; the whole page on demand; page 2 when the
+    author block continues there (here: the affiliation is a footnote at the foot of page 1)."""
+    from extractor.ingest.files import read_document
+    from extractor.schemas import Affiliation, Alignment, Author, Evidence, PaperRecord, Provenance, ReviewReason
+    from tests.test_review_view import two_page_paper
+
+    db, ids = env
+    doc = read_document(two_page_paper(tmp_path / "two.pdf"))
+    at_ = doc.front.text.find("Universidad de Chile")
+    rec = PaperRecord(
+        paper_id=doc.paper_id, sha256=doc.sha256, source_file="two.pdf", title="Footnotes All the Way Down",
+        authors=[Author(name="Ines Ortega", affiliation_ids=[0])],
+        affiliations=[Affiliation(id=0, raw="Universidad de Chile", country=None, evidence=Evidence(
+            start=at_, end=at_ + 20, alignment=Alignment.EXACT))],
+        status=RecordStatus.QUEUED, confidence=0.2, priority=5.0, provenance=Provenance(backend="rules"),
+        review_reasons=[ReviewReason(code="no_country", message="no country")])
+    with Store.open(db) as s:
+        s.add_document(doc)
+        s.put_machine_record(rec, input_key="two")
+    at = open_record(paper=doc.paper_id)
+    assert status_line(at).startswith(doc.paper_id)
+    assert len(at.image) == 3  # page 1 (where the evidence is), page 2, the crop of the flagged affiliation
+    assert any("Page 2: the author block continues here" in c.value for c in at.caption)
+    at.toggle(key="whole_pages").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(at.image) == 3 and any(c.value == "Page 2" for c in at.caption)
+    at = open_record(paper=ids["munich"])  # a one-page paper, its affiliation near the top
+    assert status_line(at).startswith(ids["munich"])
+    assert not any("Page 2" in c.value for c in at.caption)
+
+
+def test_overview_first_and_the_editor_tab_stays_open(env) -> None:
+    """Per record the browser draws the plain overview, not the editors' widgets, until the
+    reviewer opens an editor tab; that tab then stays open for the next records."""
+    db, ids = env
+    at = open_record()
+    pid = ids["munich"]
+    assert not [w for w in [*at.selectbox, *at.text_input] if w.key and w.key.startswith(f"ed-{pid}-")]
+    assert any(t.value.startswith("[0] Technical University of Munich") and "FR · France" in t.value for t in at.text)
+    assert any("Anna Schmidt [0]" in t.value for t in at.text)
+    tab(at, "Affiliations")
+    assert at.text_input(key=f"ed-{pid}-af-0-country").value == "FR"
+    at.button(key="approve").click().run()
+    assert status_line(at).startswith(ids["cambridge"])
+    assert at.text_input(key=f"ed-{ids['cambridge']}-af-0-country").value == "GB"
+
+
+def test_quick_fix_takes_a_typed_code_and_refuses_a_non_code(env) -> None:
+    """The country is a two-letter code field: lower case is accepted, a typo is refused
+    with a message (nothing saved, the record stays open), the country name is shown."""
+    db, ids = env
+    at = open_record()
+    key = f"qf-{ids['munich']}-0"
+    assert any(t.value == "France" for t in at.text)  # the name beside the code
+    at.text_input(key=key).set_value("zz").run()
+    assert not at.exception, at.exception
+    assert any("not an ISO 3166 two" in e.value for e in at.error)
+    assert status_line(at).startswith(ids["munich"])
+    assert record(db, ids["munich"]).affiliations[0].country == "FR"
+    assert [r["action"] for r in log(db, ids["munich"])].count("correct") == 0
+    at.text_input(key=key).set_value("de").run()
+    assert record(db, ids["munich"]).affiliations[0].country == "DE"
+    assert status_line(at).startswith(ids["cambridge"])
+
+
+def test_f_has_a_target_when_nothing_is_flagged(env) -> None:
+    """A record with nothing flagged still offers its first affiliation's country in the
+    quick-fix box (what F focuses), on the overview, without opening an editor tab."""
+    db, ids = env
+    at = open_record(paper=ids["cambridge"])
+    assert status_line(at).startswith(ids["cambridge"])
+    assert any("Nothing flagged" in c.value for c in at.caption)
+    assert at.text_input(key=f"qf-{ids['cambridge']}-0").value == "GB"
+    at.text_input(key=f"qf-{ids['cambridge']}-0").set_value("IE").run()
+    rec = record(db, ids["cambridge"])
+    assert rec.status == RecordStatus.VERIFIED and rec.affiliations[0].country == "IE"
+
+
+def test_f_has_a_target_on_a_record_without_affiliations(env) -> None:
+    """No affiliation at all: the quick-fix box holds a field to add one (what F focuses);
+    Enter adds it to the reviewer's edits and its country becomes the next target."""
+    from extractor.schemas import Author, PaperRecord, Provenance, ReviewReason
+
+    db, ids = env
+    with Store.open(db) as s:
+        base = s.get_record(ids["eth"])
+        rec = PaperRecord(paper_id="noaffs0000000000", sha256=base.sha256, source_file="x.pdf", title="No Affiliations",
+                          authors=[Author(name="Solo Author", affiliation_ids=[])], affiliations=[],
+                          status=RecordStatus.QUEUED, confidence=0.1, priority=9.0, provenance=Provenance(backend="rules"),
+                          review_reasons=[ReviewReason(code="no_affiliation", message="no affiliation")])
+        s.put_machine_record(rec, input_key="noaffs")
+    at = open_record(paper="noaffs0000000000")
+    key = "qf-noaffs0000000000-new"
+    at.text_input(key=key).set_value("University of Oslo, Norway").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="qf-noaffs0000000000-0").value == ""
+    at.text_input(key="qf-noaffs0000000000-0").set_value("no").run()
+    rec = record(db, "noaffs0000000000")
+    assert rec.status == RecordStatus.VERIFIED
+    assert [(a.raw, a.country) for a in rec.affiliations] == [("University of Oslo, Norway", "NO")]

@@ -17,6 +17,7 @@ from extractor.cli.common import app, console_err
 
 # Register commands (import for side effects, in the order --help lists them).
 # isort: off
+from extractor.cli import collect  # noqa: E402,F401
 from extractor.cli import pipeline  # noqa: E402,F401
 from extractor.cli import data  # noqa: E402,F401
 from extractor.cli import review  # noqa: E402,F401
@@ -26,6 +27,12 @@ from extractor.cli import llm  # noqa: E402,F401
 from extractor.cli import evaluate  # noqa: E402,F401
 from extractor.cli import report  # noqa: E402,F401
 # isort: on
+
+# A module can register commands before its turn (pipeline imports llm's shared options,
+# which registers `costs`): list them by the import order above, then as registered.
+_MODULE_ORDER = [m.__name__ for m in (collect, pipeline, data, review, queue, audit, llm, evaluate, report)]
+app.registered_commands.sort(key=lambda c: _MODULE_ORDER.index(c.callback.__module__)
+                             if c.callback and c.callback.__module__ in _MODULE_ORDER else len(_MODULE_ORDER))
 
 
 def main() -> None:

@@ -10,13 +10,24 @@ run while a batch or a reviewer is writing.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from extractor.cli.common import EXIT_ERROR, EXIT_OK, ConfigOpt, DbOpt, command, console_err, console_out, settings_from
+from extractor.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    ConfigOpt,
+    DbOpt,
+    command,
+    console_err,
+    console_out,
+    require_db,
+    settings_from,
+)
 from extractor.errors import ConfigError
 from extractor.store import Store
 
@@ -45,8 +56,12 @@ def audit_cmd(
     Example: collabscope audit verify --db demo.db
     """
     settings = settings_from(db, config)
-    if not settings.db.exists():
-        raise ConfigError(f"database {settings.db} does not exist; pass --db or set COLLABSCOPE_DB")
+    if anchor is not None:
+        anchor = anchor.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", anchor):
+            raise ConfigError(f"--anchor {anchor!r} is not a log hash: a head hash is the 64 hex digits "
+                              "`collabscope audit verify` printed after 'head'")
+    require_db(settings)
     _audit(settings.db, action, paper_id, anchor, as_json)
 
 

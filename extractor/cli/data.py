@@ -10,9 +10,20 @@ from typing import Annotated
 
 import typer
 
-from extractor.cli.common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    QuietOpt,
+    command,
+    console_err,
+    console_out,
+    open_store,
+    print_failed,
+    settings_from,
+    summary,
+)
 from extractor.errors import ConfigError
-from extractor.export.writers import export_jsonl
+from extractor.export.writers import export_csv, export_jsonl, export_parquet, write_papers_csv
 
 
 @command("status")
@@ -26,7 +37,7 @@ def status_cmd(
     Example: collabscope status --db demo.db
     """
     settings = settings_from(db, config)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         counts = store.status_counts()
         failures = store.failed_documents()
         runs = store.runs(5)
@@ -37,6 +48,8 @@ def status_cmd(
     console_out.print(f"documents       {counts['documents']} ({counts['failed_documents']} failed)", markup=False)
     for kind, n in sorted(_by_kind(failures).items()):
         console_out.print(f"  failed: {kind:<16} {n}", markup=False)
+    print_failed([(f["source_file"], f"{f['error_kind'] or 'error'}: {f['error']}") for f in failures],
+                 console=console_out)
     ext = ", ".join(f"{k} {v}" for k, v in sorted(counts["extractions"].items())) or "none"
     console_out.print(f"extractions     {ext} ({counts['extraction_failures']} failed)", markup=False)
     rec = ", ".join(f"{k} {v}" for k, v in sorted(counts["records"].items())) or "none"
@@ -62,9 +75,10 @@ class ExportFormat(StrEnum):
 @command("export")
 def export_cmd(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl (the documented contract), csv or parquet.")] = ExportFormat.jsonl,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (jsonl: default stdout; csv/parquet also write <stem>.authors.<ext>).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file, or - for stdout (jsonl: the default; csv: the papers table). "
+                                             "csv/parquet files also get <stem>.authors.<ext>.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every record, plus failed documents (status failed, with error).")] = False,
-    verified: Annotated[bool, typer.Option("--verified", help="Only human-verified records (the default for csv and parquet).")] = False,
+    verified: Annotated[bool, typer.Option("--verified", help="Only human-verified records.")] = False,
     group_hk_mo: Annotated[bool | None, typer.Option("--group-hk-mo/--no-group-hk-mo", help="Count HK and MO as CN in `countries`.")] = None,
     datacard: Annotated[bool, typer.Option("--datacard/--no-datacard", help="Write DATACARD.md beside the export file.")] = True,
     db: DbOpt = None,
@@ -73,42 +87,51 @@ def export_cmd(
 ) -> None:
     """Export records. JSONL writes one contract object per paper (see README).
 
-    Without --all or --verified, JSONL exports every record except rejected ones, and CSV /
-    Parquet export human-verified records only. CSV and Parquet write two tables: papers
-    (--out) and author-affiliation pairs (<stem>.authors.csv / .parquet). CSV text cells
-    starting with = + - @ are prefixed with ' against formula injection. A DATACARD.md
-    (provenance, counts, audit error rate, counting policy, limits) is written beside any
-    --out file.
+    Every format selects the same records: without flags every record except rejected
+    ones, --verified only human-verified records, --all every record plus the documents
+    that failed. CSV and Parquet write two tables: papers (--out) and author-affiliation
+    pairs (<stem>.authors.csv / .parquet); --out - writes JSONL, or the CSV papers table,
+    to stdout. CSV text cells starting with = + - @ are prefixed with ' against formula
+    injection. A DATACARD.md (provenance, counts, audit error rate, counting policy,
+    limits) is written beside any --out file. An empty export is a warning on stderr.
 
     Example: collabscope export --format csv --out papers.csv
     """
     if all_ and verified:
         raise typer.BadParameter("choose --all or --verified, not both")
+    to_stdout = out is None or str(out) == "-"
+    if fmt == ExportFormat.parquet and to_stdout:
+        raise ConfigError("--format parquet needs --out FILE (Parquet is a file format, not a stream)")
+    if fmt == ExportFormat.csv and out is None:
+        raise ConfigError("--format csv needs --out FILE, or --out - for the papers table on stdout")
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
-    if fmt != ExportFormat.jsonl:
-        from extractor.export import writers as export_mod
-
-        writer = getattr(export_mod, f"export_{fmt.value}", None)
-        if writer is None:
-            raise ConfigError(f"--format {fmt.value} is not available in this version; use jsonl")
-        if out is None:
-            raise ConfigError(f"--format {fmt.value} needs --out FILE")
-        verified = verified or not all_  # tables for spreadsheets default to the verified dataset
-    with open_store(settings, create=False) as store:
+    selection = "all records and failed documents" if all_ else (
+        "human-verified records" if verified else "all records except rejected")
+    with open_store(settings) as store:
         kwargs = {"verified_only": verified, "include_failed": all_, "group_hk_mo_with_cn": settings.group_hk_mo_with_cn}
-        if fmt == ExportFormat.jsonl:
-            n = export_jsonl(store, out, None if out else sys.stdout, **kwargs)
+        if to_stdout:
+            n = (export_jsonl(store, None, sys.stdout, **kwargs) if fmt == ExportFormat.jsonl
+                 else write_papers_csv(store, sys.stdout, **kwargs))
+            sys.stdout.flush()
         else:
+            assert out is not None
+            writer = {ExportFormat.jsonl: export_jsonl, ExportFormat.csv: export_csv,
+                      ExportFormat.parquet: export_parquet}[fmt]
             n = writer(store, out, **kwargs)
         card = None
-        if datacard and out is not None:
+        if datacard and not to_stdout:
+            assert out is not None
             from extractor.aggregate import CountingPolicy
             from extractor.export.datacard import write_datacard
             from extractor.export.writers import companion_path
 
             files = [out] + ([companion_path(out)] if fmt != ExportFormat.jsonl else [])
-            selection = "all records and failed documents" if all_ else (
-                "human-verified records" if verified else "all records except rejected")
             card = write_datacard(store, out.resolve().parent, files=files, fmt=fmt.value, selection=selection,
                                   exported=n, policy=CountingPolicy(group_hk_mo_with_cn=settings.group_hk_mo_with_cn))
-    summary(f"exported {n} papers" + (f" to {out}" if out else "") + (f" (+ {card.name})" if card else ""), quiet)
+        records = store.status_counts()["records"] if n == 0 else {}
+    if n == 0:
+        held = ", ".join(f"{k} {v}" for k, v in sorted(records.items())) or "none"
+        console_err.print(f"warning: the export is empty: no paper matches the selection ({selection}); "
+                          f"records in the database by status: {held}", markup=False, highlight=False)
+    where = "" if to_stdout else f" to {out}"
+    summary(f"exported {n} papers ({selection}){where}" + (f" (+ {card.name})" if card else ""), quiet)

@@ -17,7 +17,7 @@ from extractor.evaluation.gold import (
     predictions_from_store,
     status_breakdown,
 )
-from extractor.evaluation.routing import review_metrics
+from extractor.evaluation.routing import MISSED_BELOW, review_metrics
 from extractor.store import Store
 
 
@@ -71,10 +71,7 @@ def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int,
         lines.append("country set exact by layout: " + ", ".join(
             f"{k} {_pct(v.value)} ({v.hit}/{v.n})" for k, v in sorted(report.by_group.items())))
     if review is not None:
-        lines.append("review metrics:")
-        for k, v in review.items():
-            shown = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-            lines.append(f"  {k}: {shown}")
+        lines += review_lines(review)
     if show_misses:
         country = sum(m.country_wrong for m in report.misses)
         lines.append(f"misses: {len(report.misses)} papers differ from gold ({country} in the country set); "
@@ -82,6 +79,53 @@ def render_text(report: EvalReport, statuses: dict[str, int], show_misses: int,
         for m in report.misses[:show_misses]:
             lines += _miss_lines(m)
     return "\n".join(lines)
+
+
+def _share(v: Any) -> str:
+    return "n/a" if v is None or v != v else f"{v:.1%}"  # v != v: NaN
+
+
+def _num(v: Any) -> str:
+    return "n/a" if not isinstance(v, (int, float)) or v != v else f"{v:.3f}"
+
+
+def _calibration_line(label: str, c: dict[str, Any]) -> str:
+    if not c.get("n"):
+        return f"  {label}: no records"
+    return (f"  {label}: n {c['n']}, {_share(c.get('share_right'))} right vs mean predicted {_share(c.get('mean_p'))}; "
+            f"ECE {_num(c.get('ece'))}, Brier {_num(c.get('brier'))}, log loss {_num(c.get('log_loss'))}, "
+            f"AUC {_num(c.get('auc'))}")
+
+
+def _capture_line(label: str, cap: dict[str, Any]) -> str:
+    return f"  {label}: " + (", ".join(f"{k.replace('_', ' ')} {_share(v)}" for k, v in cap.items()) or "n/a")
+
+
+def review_lines(review: dict[str, Any]) -> list[str]:
+    """The review-queue metrics as sentences (``--json`` keeps every figure as data)."""
+    if "error" in review:
+        return [f"review metrics: not available ({review['error']})"]
+    if not review.get("papers"):
+        return ["review metrics: no record matches a gold paper"]
+    lines = [f"review metrics: {review['papers']} records matched to gold ({review.get('gold_unmatched', 0)} gold "
+             f"papers unmatched); {review['country_errors']} with a wrong country set "
+             f"({_share(review.get('country_error_rate'))})"]
+    lines.append(_calibration_line("calibration of P(country set right)", review.get("calibration") or {}))
+    if "model_calibration" in review:
+        lines.append(_calibration_line("calibration of P(model families right)", review["model_calibration"]))
+    lines.append(_capture_line("country-set errors in the top of the queue", review.get("efficiency") or {}))
+    lines.append(_capture_line("... ordered by P(wrong) alone", review.get("efficiency_by_p_wrong") or {}))
+    lines.append(_capture_line("... weighted by their impact", review.get("efficiency_impact_weighted") or {}))
+    q = review.get("queued") or {}
+    lines.append(f"  queued for a doubt: {q.get('records', 0)} records ({_share(q.get('share'))}), holding "
+                 f"{_share(q.get('errors_held'))} of the errors; {review.get('queued_without_reason', 0)} queued "
+                 "without a reason")
+    missed = review.get("missed_errors") or []
+    shown = [f"{m['paper_id']} (rank {m['rank']}, P(wrong) {m['p_wrong']:.2f}, reasons: {', '.join(m['codes']) or 'none'})"
+             for m in missed[:5]]
+    lines.append(f"  errors below the top {MISSED_BELOW:.0%} of the queue: {len(missed)}" + (": " + "; ".join(shown) if shown else "")
+                 + (f"; +{len(missed) - 5} more (--json lists them)" if len(missed) > 5 else ""))
+    return lines
 
 
 def _review_metrics(store: Store, gold: list[dict[str, Any]]) -> dict[str, Any]:
@@ -95,11 +139,12 @@ def _review_metrics(store: Store, gold: list[dict[str, Any]]) -> dict[str, Any]:
 
 @command("eval")
 def eval_cmd(
-    gold: Annotated[Path, typer.Option("--gold", help="Gold labels (JSONL, the real-PDF gold format or the generator's truth.jsonl).")],
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold labels (JSONL, the real-PDF gold format or the generator's truth.jsonl).")] = None,
     backend: Annotated[str | None, typer.Option("--backend", "-b", help="Score this backend's raw extractions instead of the reconciled records.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
     show_misses: Annotated[int, typer.Option("--show-misses", help="List this many papers that differ from gold.")] = 20,
     group_hk_mo: Annotated[bool, typer.Option("--group-hk-mo", help="Count HK and MO as CN (default: own codes).")] = False,
+    venue_labels: Annotated[bool, typer.Option("--venue-labels", help="Compare the records with the country labels the venue source gave (collected venue metadata) instead of --gold; lists the disagreements.")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -111,11 +156,28 @@ def eval_cmd(
     (= file stem) or title. Scoring the reconciled records (no --backend) adds the
     review-queue metrics: calibration and how many errors the top of the queue holds.
 
+    With --venue-labels (no --gold) the records are compared with the venue source's own
+    per-paper country labels stored by `collabscope collect` (see
+    extractor/evaluation/venue.py): agreement, the US–CN share both ways, the disagreements.
+
     Example: collabscope eval --db /tmp/naacl.db --gold /tmp/naacl/truth.jsonl --backend rules
+    Example: collabscope eval --db nips.db --venue-labels --group-hk-mo
     """
     settings = settings_from(db, config)
+    if venue_labels:
+        from extractor.evaluation.venue import evaluate_venue_labels, render_venue_labels
+
+        with open_store(settings) as store:
+            vreport = evaluate_venue_labels(store, group_hk_mo_with_cn=group_hk_mo)
+        if as_json:
+            typer.echo(json.dumps(vreport.as_dict(), ensure_ascii=False, indent=1, default=str))
+        else:
+            console_out.print(render_venue_labels(vreport, show_misses), markup=False, highlight=False)
+        raise typer.Exit(EXIT_OK)
+    if gold is None:
+        raise typer.BadParameter("give --gold FILE, or --venue-labels to compare with collected venue labels")
     gold_rows = load_gold(gold)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         preds = predictions_from_store(store, backend, group_hk_mo_with_cn=group_hk_mo)
         report = evaluate(gold_rows, preds, source=f"{backend} extractions" if backend else "records",
                           group_hk_mo_with_cn=group_hk_mo)

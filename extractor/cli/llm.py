@@ -15,6 +15,7 @@ from rich.table import Table
 
 from extractor.cli.common import ConfigOpt, DbOpt, command, console_out, open_store, settings_from
 from extractor.config import Settings
+from extractor.errors import ConfigError, LLMAuthError
 from extractor.extract.base import get_backend
 from extractor.store import Store
 
@@ -29,6 +30,23 @@ PricesOpt = Annotated[Path | None, typer.Option("--prices", help="Price table TO
 def llm_flags(concurrency: int | None, model: str | None, base_url: str | None, prices: Path | None) -> dict[str, Any]:
     """Settings overrides from the llm flags (None = not given, falls through to env/file)."""
     return {"concurrency": concurrency, "model": model, "base_url": base_url, "price_file": prices}
+
+
+def check_api_key(settings: Settings) -> None:
+    """Refuse to start (:class:`ConfigError`, exit 2) when the llm backend is asked for and
+    no API key is configured, before the database is touched.
+
+    Building the client is the one check the llm backend itself makes (a local
+    ``--base-url`` needs no key); it sends nothing.
+    """
+    if "llm" not in settings.backends:
+        return
+    from extractor.extract.llm.transport import make_client
+
+    try:
+        make_client(settings)
+    except LLMAuthError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def print_dry_run(store: Store, settings: Settings, batch_api: bool) -> None:
@@ -75,10 +93,15 @@ def costs_cmd(
     from extractor.extract.llm.usage import cost_report
 
     settings = settings_from(db, config)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         report = cost_report(store, run_id=run, limit=limit, prices=load_prices(prices) if prices else None)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    if not report["total"]["requests"]:
+        where = f"run {run}" if run is not None else "this database"
+        console_out.print(f"no LLM calls recorded for {where}: nothing spent (the llm backend runs with "
+                          "--backend llm)", markup=False)
         return
     agg = ["requests", "errors", "batch_requests", "prompt_tokens", "completion_tokens", "cost_usd"]
     console_out.print(_table("by run", report["runs"], ["run_id", "command", "started_at", *agg]))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from extractor.cli.common import (
@@ -15,6 +16,7 @@ from extractor.cli.common import (
     ConfigOpt,
     DbOpt,
     QuietOpt,
+    check_country,
     command,
     console_out,
     open_store,
@@ -23,7 +25,8 @@ from extractor.cli.common import (
 )
 from extractor.errors import ConfigError
 from extractor.reconcile.confidence import calibrate, reset_models
-from extractor.reconcile.routing import ImpactWeights, route
+from extractor.reconcile.routing import ROUTING_CODES, ImpactWeights, route
+from extractor.reconcile.signals import REASON_ORDER
 from extractor.review.queue import QueueFilter, queue_counts, queue_head, review_progress
 
 PairOpt = Annotated[str, typer.Option("--pair", help="Country pair whose joint share matters most, e.g. US,CN.")]
@@ -37,7 +40,20 @@ def _pair(text: str) -> tuple[str, str]:
     parts = [p.strip().upper() for p in text.split(",") if p.strip()]
     if len(parts) != 2:
         raise ConfigError(f"--pair needs two country codes like US,CN, not {text!r}")
+    for code in parts:
+        check_country(code, "--pair")
     return parts[0], parts[1]
+
+
+#: Reason codes a record can be queued with: the reconcile signals, then routing's own.
+KNOWN_REASONS = (*REASON_ORDER, *ROUTING_CODES)
+
+
+def _check_reason(reason: str, in_db: list[str]) -> None:
+    """Refuse a reason code no record can have (a typo would otherwise show an empty queue)."""
+    valid = sorted(set(KNOWN_REASONS) | set(in_db))
+    if reason not in valid:
+        raise ConfigError(f"--reason {reason!r} is not a reason code; choose one of: {', '.join(valid)}")
 
 
 def _weights(text: str | None) -> ImpactWeights:
@@ -79,30 +95,42 @@ def queue_cmd(
     Example: collabscope queue --n 10 --reason backends_disagree
     """
     settings = settings_from(db, config)
+    if country is not None:
+        country = check_country(country.strip().upper(), "--country")
+    the_pair, the_weights = _pair(pair), _weights(weights)
     filters = QueueFilter(venue=venue, reason=reason, country=country)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
+        if reason is not None:
+            _check_reason(reason, list(queue_counts(store, QueueFilter())["by_reason"]))
         if reroute:
-            route(store, settings, pair=_pair(pair), weights=_weights(weights))
+            route(store, settings, pair=the_pair, weights=the_weights)
         head = queue_head(store, n=n, filters=filters, audit=audit)
         counts = queue_counts(store, filters)
         progress = review_progress(store)
     if as_json:
         typer.echo(json.dumps({"head": [asdict(i) for i in head], "counts": counts, "progress": progress}, indent=1))
         raise typer.Exit(EXIT_OK)
-    table = Table(title="review queue (priority = P(wrong) x impact)", show_lines=False)
-    for col in ("#", "paper", "priority", "P(wrong)", "impact", "countries", "first reason"):
-        table.add_column(col, overflow="fold")
+    # No vertical rules, so an 80-column terminal fits every column. Ids, numbers and reason
+    # codes never break (an id is copied into `audit log`, a code into --reason); the
+    # country list and the "+N" after a code wrap at spaces.
+    table = Table(title="review queue (priority = P(wrong) x impact)", title_justify="left", show_lines=False,
+                  box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=0)
+    for col in ("#", "paper", "priority", "P(wrong)", "impact"):
+        table.add_column(col, no_wrap=True, min_width=16 if col == "paper" else None)
+    table.add_column("countries", min_width=2)
+    longest = max((len(i.reason_codes[0]) for i in head if i.reason_codes), default=0)
+    table.add_column("first reason", min_width=max(longest, 6))
     for i, item in enumerate(head, 1):
         first = (item.reason_codes[0] if item.reason_codes else "") + (f" +{len(item.reason_codes) - 1}" if len(item.reason_codes) > 1 else "")
         table.add_row(str(i), item.paper_id, f"{item.priority:.3f}", f"{item.p_wrong:.2f}", f"{item.impact:.2f}",
-                      ",".join(item.countries), first)
+                      " ".join(item.countries), first)
     console_out.print(table)
     for i, item in enumerate(head[:5], 1):
-        console_out.print(f"{i}. {item.title or item.paper_id}: {item.reasons[0] if item.reasons else ''}", markup=False)
-    console_out.print("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["by_status"].items())), markup=False)
-    console_out.print("queued, by reason: " + (", ".join(f"{k} {v}" for k, v in counts["by_reason"].items()) or "none"), markup=False)
+        console_out.print(f"{i}. {item.title or item.paper_id}: {item.reasons[0] if item.reasons else ''}", markup=False, soft_wrap=False)
+    console_out.print("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["by_status"].items())), markup=False, soft_wrap=False)
+    console_out.print("queued, by reason: " + (", ".join(f"{k} {v}" for k, v in counts["by_reason"].items()) or "none"), markup=False, soft_wrap=False)
     a = counts["audit"]
-    console_out.print(f"audit sample: {a['drawn']} drawn, {a['done']} done, {a['pending'] + a['in_review']} to do", markup=False)
+    console_out.print(f"audit sample: {a['drawn']} drawn, {a['done']} done, {a['pending'] + a['in_review']} to do", markup=False, soft_wrap=False)
     summary(f"review progress: {progress['share_reviewed']:.0%} of the expected-impact mass reviewed; {progress['message']}", quiet)
 
 
@@ -125,7 +153,7 @@ def calibrate_cmd(
     Example: collabscope calibrate --dry-run
     """
     settings = settings_from(db, config)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         if reset:
             reset_models(store)
             results = []
@@ -154,40 +182,58 @@ def calibrate_cmd(
 def simulate_cmd(
     source: Annotated[Path, typer.Option("--source", help="paperlists-format JSONL to render PDFs from.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the PDFs, truth.jsonl, sim.db and report.md.")],
-    noise: Annotated[float, typer.Option("--noise", help="Share of affiliations the simulated LLM gets wrong or drops.")] = 0.10,
+    noise: Annotated[float, typer.Option("--noise", help="Error level of the simulated LLM: for realistic, 0.10 is the default mix (0.05 half, 0.20 double); for independent, the share of affiliations wrong or dropped.")] = 0.10,
+    error_model: Annotated[str, typer.Option("--error-model", help="realistic (errors where the page is hard) | independent (page-blind).")] = "realistic",
     n: Annotated[int | None, typer.Option("--n", help="Number of PDFs (default one per paper).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for rendering, noise and the half split.")] = 0,
-    llm: Annotated[str, typer.Option("--llm", help="auto | server (real llm backend + fake server) | inject.")] = "auto",
+    llm: Annotated[str, typer.Option("--llm", help="auto | server (real llm backend + fake server) | inject (no HTTP) | none (rules alone).")] = "auto",
     workers: Annotated[int, typer.Option("--workers", "-w", help="Processes for rendering and ingest.")] = 4,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --db / COLLABSCOPE_DB database that no simulation created.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Measure routing and calibration on generated PDFs with known truth (no network).
+    """Measure routing, calibration and the oversight curve on generated PDFs with known truth (no network).
 
     Renders PDFs from SOURCE, runs ingest + rules + a simulated LLM (the fake OpenAI
-    server answering from the truth with --noise) + reconcile, verifies a random half with
-    the truth, calibrates on it and measures the other half. Writes OUT/report.md; the
-    database is --db (default OUT/sim.db) and is recreated on every run.
+    server answering from the truth through --error-model) + reconcile, prints the
+    oversight curve (accuracy and US–CN interval width after reviewing each share of papers
+    in queue order), verifies a random half with the truth, calibrates on it and measures
+    the other half. Writes OUT/report.md. The database is OUT/sim.db, or --db /
+    COLLABSCOPE_DB; it is replaced on every run, so an existing one that no simulation
+    created is refused unless --force.
 
-    Example: collabscope simulate --source naacl2024.jsonl --noise 0.10 --n 775 --out /tmp/sim
+    Example: collabscope simulate --source nips2018.jsonl --n 1000 --out /tmp/sim
     """
+    from devtools.simulate import ERROR_MODELS, MIN_PAPERS, run_simulation
     from devtools.simulate import as_json as result_json
-    from devtools.simulate import run_simulation
 
-    if llm not in ("auto", "server", "inject"):
-        raise ConfigError(f"--llm must be auto, server or inject, not {llm!r}")
+    if llm not in ("auto", "server", "inject", "none"):
+        raise ConfigError(f"--llm must be auto, server, inject or none, not {llm!r}")
+    if error_model not in ERROR_MODELS:
+        raise ConfigError(f"--error-model must be one of {', '.join(ERROR_MODELS)}, not {error_model!r}")
     if not source.is_file():
         raise ConfigError(f"--source {source} does not exist")
     settings = settings_from(db or out / "sim.db", config)
-    result = run_simulation(source, out, n=n, noise=noise, seed=seed, workers=workers, llm_mode=llm, settings=settings)
+    result = run_simulation(source, out, n=n, noise=noise, seed=seed, workers=workers, llm_mode=llm, settings=settings,
+                            error_model=error_model, db=settings.db, force=force)
     if as_json:
         typer.echo(result_json(result))
     elif not quiet:
         console_out.print(result.report.read_text(encoding="utf-8"), markup=False)
     after = result.after or result.before
-    summary(f"simulation: {result.papers} papers, top 15% of the queue holds "
-            f"{after['efficiency'].get('top_15%') or 0:.1%} of the country-set errors; ECE "
-            f"{after['calibration'].get('ece', float('nan')):.3f}; report {result.report}", quiet)
+    top = (after.get("efficiency") or {}).get("top_15%")
+    ece = (after.get("calibration") or {}).get("ece")
+    at10 = next((c for c in result.curve if abs(c["reviewed_share"] - 0.10) < 1e-9), None)
+    few = result.papers < MIN_PAPERS
 
+    def pct(v: float | None, digits: int = 1) -> str:
+        return "n/a" if v is None or v != v or few else f"{v:.{digits}%}"
+
+    summary(f"simulation: {result.papers} papers ({error_model} errors), top 15% of the queue holds "
+            f"{pct(top) if top is not None else 'n/a (no errors)'} of the country-set errors; ECE "
+            f"{'n/a' if ece is None or ece != ece or few else f'{ece:.3f}'}; country sets right after reviewing 10%: "
+            f"{pct(at10['accuracy'] if at10 else None, 2)}"
+            f"{f' (too few papers for these figures: use --n {MIN_PAPERS * 10} or more)' if few else ''}; "
+            f"report {result.report}", quiet)

@@ -10,7 +10,18 @@ from typing import Annotated
 import typer
 
 from extractor.aggregate import CountingPolicy, Summary, parse_pair, summarize
-from extractor.cli.common import ConfigOpt, DbOpt, QuietOpt, command, console_out, open_store, settings_from, summary
+from extractor.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    QuietOpt,
+    check_country,
+    command,
+    console_out,
+    country_list,
+    open_store,
+    settings_from,
+    summary,
+)
 from extractor.config import Settings
 from extractor.errors import ConfigError
 
@@ -49,6 +60,7 @@ def _pair(text: str, policy: CountingPolicy) -> tuple[str, str]:
         pair = parse_pair(text)
     except ValueError as exc:
         raise ConfigError(f"--pair: {exc}") from None
+    pair = (check_country(pair[0], "--pair"), check_country(pair[1], "--pair"))
     if policy.country(pair[0]) == policy.country(pair[1]):
         raise ConfigError(f"--pair {text}: both are {policy.country(pair[0])} when HK and MO are grouped with CN")
     return pair
@@ -81,7 +93,7 @@ def report_cmd(
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     policy = _policy(settings, count_by, statuses, audit_frame)
     the_pair = _pair(pair, policy)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         result = write_report(store, out, policy, the_pair, title=title, max_papers=max_papers)
     s = result.summary
     summary(f"wrote {out} ({result.bytes / 1e6:.1f} MB, {result.charts} charts, {result.papers} papers); "
@@ -97,8 +109,9 @@ def _print(s: Summary) -> None:
     console_out.print(f"no country      {s.no_country.text()}", markup=False)
     for g in s.groups if len(s.groups) > 1 else []:
         console_out.print(f"  {g.venue or '-'} {g.year or '-'}: {g.papers:,} papers; {p} {g.pair.text()}", markup=False)
-    top = ", ".join(f"{c} {e.count:,.0f}" for c, e in list(s.countries.items())[:10]) or "none"
-    console_out.print(f"countries       {top}", markup=False)
+    # Every country --json has, most papers first and ties by code.
+    console_out.print(f"countries       {country_list([(c, round(e.count)) for c, e in s.countries.items()])}",
+                      markup=False)
     console_out.print(f"audit           {s.audit.country_set.text()}", markup=False)
     console_out.print(f"review          {s.progress.reviewed_share:.0%} reviewed; "
                       + ", ".join(f"{k} {v:,}" for k, v in s.progress.strata.items()), markup=False)
@@ -122,7 +135,7 @@ def stats_cmd(
     """
     settings = settings_from(db, config, group_hk_mo_with_cn=group_hk_mo)
     policy = _policy(settings, count_by, statuses, audit_frame)
-    with open_store(settings, create=False) as store:
+    with open_store(settings) as store:
         s = summarize(store, policy, _pair(pair, policy))
     if as_json:
         typer.echo(json.dumps(s.as_dict(), indent=1, default=str))

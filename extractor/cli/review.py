@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from extractor.cli.common import ConfigOpt, DbOpt, command, console_err, settings_from
+from extractor.cli.common import ConfigOpt, DbOpt, command, console_err, require_db, settings_from
 from extractor.errors import ConfigError
 
 APP = Path(__file__).resolve().parents[2] / "review_ui" / "app.py"
@@ -100,6 +101,44 @@ def streamlit_command(host: str, port: int, remote: bool) -> list[str]:
     ]
 
 
+#: Signals a service manager or a terminal sends to stop the command; each is passed on
+#: to the Streamlit server, which then shuts down and closes the port and the database.
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+#: Seconds the server gets to stop after a forwarded signal before it is killed.
+STOP_GRACE = 10.0
+
+
+def serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the Streamlit server as a child and stop it with this command.
+
+    ``kill``, systemd and container runtimes signal the command's pid only; without the
+    forwarding the child would keep serving the port with the database open, and a
+    restart would find the port in use. The child is stopped (terminated, then killed
+    after :data:`STOP_GRACE`) on any way out of this function. Returns the child's exit
+    code, 128 + N when a signal N ended it (the shell's convention).
+    """
+    child = subprocess.Popen(cmd, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return 128 - code if code < 0 else code
+
+
 @command("review")
 def review_cmd(
     port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8501,
@@ -117,8 +156,7 @@ def review_cmd(
     Example: collabscope review --db demo.db --port 8501
     """
     settings = settings_from(db, config)
-    if not Path(settings.db).exists():
-        raise ConfigError(f"database {settings.db} does not exist; run `collabscope run PATH` first")
+    require_db(settings)
     remote = not is_loopback(host)
     if remote and not allow_remote:
         raise ConfigError(f"--host {host} would expose the review UI to the network; add --allow-remote "
@@ -137,7 +175,6 @@ def review_cmd(
         raise ConfigError(f"port {port} on {host} is in use (another review server?); pass another --port, "
                           f"e.g. --port {port + 1}")
     console_err.print(f"review UI: http://{host}:{port}  (database {settings.db})", markup=False)
-    try:
-        raise typer.Exit(subprocess.call(streamlit_command(host, port, remote), env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    code = serve(streamlit_command(host, port, remote), env)
+    # Stopped by Ctrl-C, kill or a service manager: a normal way to end a server.
+    raise typer.Exit(0 if code in (128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGHUP) else code)

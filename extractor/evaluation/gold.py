@@ -362,21 +362,19 @@ def _gold_countries(g: dict[str, Any], group: bool) -> list[str]:
     return sorted({c for c in (group_country(x, group) for x in codes) if c})
 
 
-#: Families the real-PDF gold puts in its best-effort ``extended`` tier by convention (CNN
-#: backbones, word embeddings, recommender models: see its README). With tiered gold a
-#: predicted family of this scope is neither right nor wrong, because the gold does not
-#: list them exhaustively; everything else predicted and not in the core tier is wrong.
-EXTENDED_SCOPE = frozenset({"resnet", "resnext", "inception", "mobilenet", "vgg", "alexnet", "densenet",
-                            "efficientnet", "glove", "fasttext", "word2vec"})
-
-
 @lru_cache(maxsize=1)
-def _extended_kinds() -> frozenset[str]:
+def extended_scope() -> frozenset[str]:
+    """Families the real-PDF gold puts in its best-effort ``extended`` tier by convention
+    (its README: CNN backbones, recommender models, GloVe/fastText, beside the Transformer /
+    foundation-model core), decided by the family's category in the taxonomy
+    (:attr:`~extractor.resolve.models.FamilyInfo.extended_tier`), not by name. With tiered
+    gold a predicted family of this scope is neither right nor wrong, because the gold does
+    not list them exhaustively; everything else predicted and not in the core tier is wrong."""
     try:
         from extractor.resolve import get_taxonomy
 
-        return frozenset(canonical_family(f.family) for f in get_taxonomy().families() if f.kind == "recsys")
-    except Exception:  # pragma: no cover
+        return frozenset(canonical_family(f.family) for f in get_taxonomy().families() if f.extended_tier)
+    except Exception:  # pragma: no cover - a broken taxonomy must not stop evaluation
         return frozenset()
 
 
@@ -387,7 +385,7 @@ def _gold_families(g: dict[str, Any]) -> tuple[set[str], set[str], bool]:
     core = {canonical_family(m["family"]) for m in mentions if m.get("family") and (not tiered or m.get("tier") == "core")}
     extended = {canonical_family(m["family"]) for m in mentions if m.get("family") and tiered and m.get("tier") != "core"}
     if tiered:
-        extended |= EXTENDED_SCOPE | _extended_kinds()
+        extended |= extended_scope()
     return core, extended - core, tiered
 
 
@@ -442,7 +440,7 @@ def evaluate(gold: list[dict[str, Any]], preds: list[Prediction], *, source: str
 
         core, ignored, _ = _gold_families(g)
         if tiered_any and not (g.get("model_mentions") or []):
-            ignored = set(EXTENDED_SCOPE | _extended_kinds())  # a paper with no mentions in tiered gold
+            ignored = set(extended_scope())  # a paper with no mentions in tiered gold
         p_fam = {canonical_family(f) for f in (p.families if p else [])} - ignored
         report.families.add(core, p_fam)
         miss.families_missing = sorted(core - p_fam)
@@ -471,5 +469,5 @@ def status_breakdown(preds: Iterable[Prediction]) -> dict[str, int]:
 
 
 __all__ = ["Counts", "EvalReport", "PaperMiss", "Prediction", "Ratio", "align_authors", "canonical_family",
-           "canonical_institution", "evaluate", "evaluate_store", "load_gold", "match_papers",
+           "canonical_institution", "evaluate", "evaluate_store", "extended_scope", "load_gold", "match_papers",
            "prediction_from_content", "predictions_from_store"]

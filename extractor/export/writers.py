@@ -283,6 +283,21 @@ def export_csv(store: Store, out: Path, **kwargs: Any) -> int:
     return n
 
 
+def write_papers_csv(store: Store, out: IO[str], **kwargs: Any) -> int:
+    """The papers table alone, as CSV, to an open stream; returns papers.
+
+    For ``--out -``: a pipe carries one table, and the papers table is the one a reader of
+    a stream wants (the author table needs a file of its own).
+    """
+    papers_csv = csv.writer(out)
+    papers_csv.writerow(PAPER_COLUMNS)
+    n = 0
+    for papers, _authors in _table_batches(store, **kwargs):
+        papers_csv.writerows([_csv_cell(row[c]) for c in PAPER_COLUMNS] for row in papers)
+        n += len(papers)
+    return n
+
+
 def _arrow_schemas() -> tuple[Any, Any]:
     import pyarrow as pa  # local: only Parquet export needs it
 

@@ -57,7 +57,11 @@ def register_backend(name: str, factory: Callable[[Settings], Backend]) -> None:
 
 #: Built-in backends, imported on first use: a rules-only run never imports the LLM stack
 #: (openai, instructor: over a second of start-up per process).
-_BUILTIN = {"rules": "rules", "llm": "llm"}
+_BUILTIN = {"rules": "rules", "llm": "llm", "venue": "venue"}
+
+#: The pseudo-backend under which second-opinion answers are stored. It lives here, not in
+#: ``llm.second_opinion``, so reconcile can recognise those rows without loading the LLM stack.
+SECOND_OPINION = "second_opinion"
 
 
 def available_backends() -> list[str]:

@@ -37,7 +37,7 @@ import pymupdf
 
 from extractor.errors import IngestError
 from extractor.ingest.batch import DocumentSink, IngestSummary, hash_file, plan_ingest
-from extractor.ingest.layout import canonical_venue, detect_venue_year, front_matter_from_page_dict
+from extractor.ingest.layout import canonical_venue, detect_venue_year, figure_regions, front_matter_from_page_dict
 from extractor.ingest.workerpool import PoolStartupError, SupervisedPool
 from extractor.schemas import Document
 from extractor.store import Store, document_row, utcnow
@@ -186,6 +186,12 @@ def _parse_pdf(path: Path, data: bytes, sha: str, size: int, limits: IngestLimit
             return _failed(sha, path, "encrypted", "encrypted PDF: it needs a password to open", size)
         pages = doc.page_count
         if pages == 0:
+            # MuPDF rebuilds a damaged file (a cut-off download, a broken cross-reference
+            # table) from whatever objects it finds; when that finds no page, the file is
+            # broken, not a PDF that holds no pages.
+            if doc.is_repaired or b"%%EOF" not in data[-1024:]:
+                return _failed(sha, path, "corrupt", "corrupt PDF: it is truncated or damaged and no page could "
+                               "be recovered (download or copy it again)", size)
             return _failed(sha, path, "empty", "the PDF has zero pages", size)
         if pages > limits.max_pages:
             return _failed(
@@ -195,7 +201,7 @@ def _parse_pdf(path: Path, data: bytes, sha: str, size: int, limits: IngestLimit
             )
         page = doc.load_page(0)
         page_dict = page.get_text("dict", flags=pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
-        front = front_matter_from_page_dict(page_dict)
+        front = front_matter_from_page_dict(page_dict, figure_regions(page))
         if len(front.text.strip()) < MIN_TEXT_CHARS:
             return _failed(
                 sha, path, "no_text",

@@ -56,7 +56,7 @@ def is_venue_line(text: str) -> bool:
     return _VENUE_PREFILTER.search(low) is not None and _VENUE_RE.search(text) is not None
 
 
-_EMAIL_BRACE_RE = re.compile(r"[{(]\s*([\w.+\-]+(?:\s*[,|;]\s*[\w.+\-]+)*)\s*[})]\s*@\s*([\w\-]+(?:\.[\w\-]+)+)")
+_EMAIL_BRACE_RE = re.compile(r"[{(\[]\s*([\w.+\-]+(?:\s*[,|;]\s*[\w.+\-]+)*)\s*[})\]]\s*@\s*([\w\-]+(?:\.[\w\-]+)+)")
 # "<xuelong li@ieee.org>": an underscore drawn as a rule comes out of the PDF as a space
 _ANGLE_SPACE_RE = re.compile(r"<\s*([\w.+\-]+(?:\s[\w.+\-]+)+)\s*@")
 _EMAIL_RE = re.compile(r"(?<![\w.+\-@])([\w.+\-]+)\s?@\s?([\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,})")
@@ -103,7 +103,7 @@ def detect_venue_year(text: str) -> tuple[str | None, int | None]:
 
 
 def expand_emails(text: str) -> list[str]:
-    """Emails in print order, with ``{a,b}@x`` brace groups expanded."""
+    """Emails in print order, with ``{a,b}@x`` brace groups expanded (also ``(a,b)@x``, ``[a,b]@x``)."""
     text = _ANGLE_SPACE_RE.sub(lambda m: "<" + m.group(1).replace(" ", "_") + "@", text)
     found: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
@@ -177,8 +177,117 @@ def _merged_raw_lines(page_dict: dict[str, Any]) -> list[tuple[int, list[dict[st
     return [(b, sp, tuple(bb)) for b, sp, bb in out]
 
 
-def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
-    """Build :class:`FrontMatter` from ``page.get_text("dict")`` of page 1."""
+_CAPTION_RE = re.compile(r"^\s*(?:figure|fig\.)\s*\d{1,2}\s*[.:|]", re.IGNORECASE)
+Box = tuple[float, float, float, float]
+
+
+def figure_regions(page: Any) -> list[tuple[Box, bool]]:
+    """Regions of page 1 covered by graphics: (bbox, holds an image), from pymupdf's own log.
+
+    ``page.get_bboxlog()`` lists the box of every drawing, image and shading the page
+    paints, at a small fraction of the cost of ``get_drawings``. Boxes that touch (within a
+    few points) are merged into one cluster; a cluster is a region when it is large enough to
+    be a figure (not a rule under the title or a footnote bar). Boxes are clipped to the
+    page; a backdrop covering most of the page, or a large filled rectangle (a figure's blank
+    canvas, often drawn far past what it shows), is ignored.
+    """
+    try:
+        log = page.get_bboxlog()
+        width, height = float(page.rect.width), float(page.rect.height)
+    except Exception:  # a page MuPDF cannot replay has no regions, not a failed ingest
+        return []
+    rects: list[list[float]] = []
+    for kind, r in log:
+        if "text" in kind or not ("path" in kind or "image" in kind or "shade" in kind):
+            continue
+        x0, y0, x1, y1 = max(0.0, float(r[0])), max(0.0, float(r[1])), min(width, float(r[2])), min(height, float(r[3]))
+        if x1 - x0 <= 0 and y1 - y0 <= 0:
+            continue
+        area = (x1 - x0) * (y1 - y0)
+        if area > 0.5 * width * height or ("image" not in kind and area > 0.15 * width * height):
+            continue  # a page backdrop, or a figure's blank canvas drawn far past what it shows
+        rects.append([x0, y0, x1, y1, 1.0 if "image" in kind else 0.0, 1.0])
+    clusters = _merge_boxes(rects, 6.0)
+    out: list[tuple[Box, bool]] = []
+    for x0, y0, x1, y1, img, n in clusters:
+        if x1 - x0 >= 50 and y1 - y0 >= 40 and (img or n >= 3):
+            out.append(((x0, y0, x1, y1), bool(img)))
+    return out
+
+
+def _merge_boxes(rects: list[list[float]], tol: float) -> list[list[float]]:
+    """Merge boxes that touch within ``tol`` points until none do (few clusters per page)."""
+    clusters: list[list[float]] = []
+    for r in sorted(rects, key=lambda b: b[1]):
+        for c in clusters:
+            if r[0] <= c[2] + tol and c[0] <= r[2] + tol and r[1] <= c[3] + tol and c[1] <= r[3] + tol:
+                c[0], c[1], c[2], c[3] = min(c[0], r[0]), min(c[1], r[1]), max(c[2], r[2]), max(c[3], r[3])
+                c[4] = max(c[4], r[4])
+                c[5] += r[5]
+                break
+        else:
+            clusters.append(list(r))
+    merged = True
+    while merged and len(clusters) > 1:
+        merged = False
+        out: list[list[float]] = []
+        for c in clusters:
+            for o in out:
+                if c[0] <= o[2] + tol and o[0] <= c[2] + tol and c[1] <= o[3] + tol and o[1] <= c[3] + tol:
+                    o[0], o[1], o[2], o[3] = min(o[0], c[0]), min(o[1], c[1]), max(o[2], c[2]), max(o[3], c[3])
+                    o[4] = max(o[4], c[4])
+                    o[5] += c[5]
+                    merged = True
+                    break
+            else:
+                out.append(c)
+        clusters = out
+    return clusters
+
+
+def _figure_lines(lines: list[Line], regions: list[tuple[Box, bool]], height: float) -> list[int]:
+    """Lines that are figure text: inside a graphics region, or a "Figure 1:" caption block.
+
+    A region counts when it holds an image or when a caption sits just under (or over) it in
+    the same column; a plain box with no caption (a frame around the abstract) is not a
+    figure, and neither is an uncaptioned image at the very top of the page (a banner or logo
+    behind the title). The caption's own block (its wrapped lines) is figure text too, and so
+    is a short label touching the graphics from above or below within their width (a panel
+    heading).
+    """
+    captions = [i for i, ln in enumerate(lines) if _CAPTION_RE.match(ln.text)]
+    out: set[int] = set()
+    for i in captions:
+        out.add(i)
+        block = lines[i].block
+        for j in range(i + 1, len(lines)):
+            if lines[j].block != block:
+                break
+            out.add(j)
+    for (x0, y0, x1, y1), image in regions:
+        near_caption = any(
+            min(x1, lines[i].bbox[2]) - max(x0, lines[i].bbox[0]) > 0
+            and (-4 <= lines[i].bbox[1] - y1 <= 40 or -4 <= y0 - lines[i].bbox[3] <= 40)
+            for i in captions
+        )
+        if not near_caption and (not image or y0 < 0.15 * height):
+            continue
+        for i, ln in enumerate(lines):
+            cx, cy = (ln.bbox[0] + ln.bbox[2]) / 2, (ln.bbox[1] + ln.bbox[3]) / 2
+            if x0 - 2 <= cx <= x1 + 2 and y0 - 2 <= cy <= y1 + 2:
+                out.add(i)
+            elif ln.bbox[0] >= x0 - 6 and ln.bbox[2] <= x1 + 6 and (
+                    0 <= y0 - ln.bbox[3] <= 0.6 * ln.size or 0 <= ln.bbox[1] - y1 <= 0.6 * ln.size):
+                out.add(i)  # a label set just over or under the graphics, within its width
+    return sorted(out)
+
+
+def front_matter_from_page_dict(page_dict: dict[str, Any], figures: list[tuple[Box, bool]] | None = None) -> FrontMatter:
+    """Build :class:`FrontMatter` from ``page.get_text("dict")`` of page 1.
+
+    ``figures`` (from :func:`figure_regions`) marks the text of page-1 figures, which then
+    belongs to no zone: a teaser's labels are neither a title nor an author block.
+    """
     width = float(page_dict.get("width", 612.0))
     height = float(page_dict.get("height", 792.0))
     lines: list[Line] = []
@@ -245,7 +354,8 @@ def front_matter_from_page_dict(page_dict: dict[str, Any]) -> FrontMatter:
         parts.append(text)
         offset += 1  # the "\n" joining lines
     _mark_marker_lines(lines, spans)
-    front = FrontMatter(text="\n".join(parts), width=width, height=height, lines=lines, spans=spans)
+    front = FrontMatter(text="\n".join(parts), width=width, height=height, lines=lines, spans=spans,
+                        figure_lines=_figure_lines(lines, figures or [], height))
     _find_zones(front)
     return front
 
@@ -282,7 +392,9 @@ def _find_zones(front: FrontMatter) -> None:
     if not lines:
         return
     body = body_size(lines)
-    top = [i for i, ln in enumerate(lines) if ln.bbox[1] < front.height * 0.45 and len(ln.text.strip()) > 1]
+    fig = set(front.figure_lines)
+    top = [i for i, ln in enumerate(lines) if ln.bbox[1] < front.height * 0.45 and len(ln.text.strip()) > 1
+           and i not in fig]
 
     # title: the largest type in the top of the page, contiguous lines of that size
     title_lines: list[int] = []
@@ -317,7 +429,8 @@ def _find_zones(front: FrontMatter) -> None:
     foot: list[int] = []
     for i in range(len(lines)):
         ln = lines[i]
-        if ln.bbox[1] > front.height * 0.6 and ln.size <= body * 0.93 and not re.fullmatch(r"\s*\d+\s*", ln.text):
+        if ln.bbox[1] > front.height * 0.6 and ln.size <= body * 0.93 and not re.fullmatch(r"\s*\d+\s*", ln.text) \
+                and i not in fig:
             foot.append(i)
     front.footnote_lines = foot
 
@@ -327,7 +440,7 @@ def _find_zones(front: FrontMatter) -> None:
     )
     author = [
         i for i, ln in enumerate(lines)
-        if i not in title_lines and title_bottom - 1 <= ln.bbox[1] < stop_y - 0.5 and i not in foot
+        if i not in title_lines and title_bottom - 1 <= ln.bbox[1] < stop_y - 0.5 and i not in foot and i not in fig
         and ln.bbox[1] >= (lines[title_lines[0]].bbox[1] if title_lines else 0)
     ]
     if not title_lines and abstract_at is None:
@@ -357,7 +470,7 @@ def _find_zones(front: FrontMatter) -> None:
                 break
             if _BODY_HEADING_RE.match(lines[i].text):
                 break
-            if lines[i].bbox[0] >= col_x0 or abstract == []:
+            if (lines[i].bbox[0] >= col_x0 or abstract == []) and i not in fig:
                 abstract.append(i)
             if len(abstract) > 60:
                 break

@@ -7,24 +7,30 @@ per named signal, printed by ``collabscope calibrate``::
 
     P(right | x) = 1 / (1 + exp(-(b0 + sum_j w_j * x_j)))
 
-Before anyone has reviewed anything the coefficients are :data:`DEFAULT_COUNTRY` /
-:data:`DEFAULT_MODELS`: priors, log-odds penalties per signal (the country penalties set
-from a fit on simulations of the development corpus only, nips2018, rounded and kept <= 0;
-see docs/ACCURACY.md, "Review routing and calibration"). A refit uses reviewed records
-(label 1 when the human-verified set equals the machine's set) and maximises the
-log-likelihood with an L2 penalty that pulls the weights toward the prior, not toward zero:
+There is one model per *backend set* (:data:`BACKEND_SETS`: rules alone, rules+llm, llm
+alone), chosen by the backends a record was read with (:func:`backend_set_of`): a signal
+means something else with and without a second reader. Before anyone has reviewed
+anything the coefficients are the set's default: the fit shipped in
+``data/confidence_priors.json`` (``python -m devtools.fit_priors``, development data only:
+nips2018 renders and simulations, the two real dev sets; coefficients kept <= -0.05) over
+the hand-set priors :data:`DEFAULT_COUNTRY` / :data:`DEFAULT_MODELS` (log-odds penalties
+per signal; see docs/ACCURACY.md, "Review routing and calibration"). A refit uses reviewed
+records of one backend set (label 1 when the human-verified set equals the machine's set)
+and maximises the log-likelihood with an L2 penalty that pulls the weights toward that
+set's prior, not toward zero:
 
     loss(w) = -sum_i log P(y_i | x_i; w) + (l2 / 2) * ||w - w_prior||^2   (intercept included)
 
 so a handful of reviews moves the model a little and a few hundred move it a lot. It is
 solved with damped Newton steps (the problem is small and strictly convex; a step is
 halved until the penalised loss does not grow, so a prior far from the data cannot
-diverge). Fits are stored in the ``calibration`` table (:mod:`extractor.store.calibration`);
-the newest row per target is the one in use.
+diverge). Fits are stored in the ``calibration`` table (:mod:`extractor.store.calibration`)
+under ``<target>@<backend set>``; the newest row per key is the one in use.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from extractor.resolve.entries import DATA_DIR
 from extractor.schemas import PaperContent, PaperRecord
 from extractor.store import Store, utcnow
 
@@ -69,6 +76,18 @@ COUNTRY_FEATURES: tuple[str, ...] = (
     "reasked",  # the LLM answer needed validation re-asks
     "llm_unsure",  # 1 - the LLM's stated confidence (weak)
     "single_backend",  # no second opinion
+    "unit_no_org",  # an affiliation naming no organisation and no place (figure labels, stray lines)
+    "outside_author_block",  # an affiliation read from outside the author block and the footnotes (figure text)
+    "affiliation_unlinked",  # an affiliation no author points at
+    "shared_by_all",  # every author has every affiliation, and they lie in several countries
+    "linked_by_name",  # an affiliation linked through a footnote sentence that names its authors
+    "org_inferred",  # the organisation itself is inferred (logo, running header, e-mail domain)
+    "n_affiliations",  # number of affiliations (capped at 8) / 8: long front matter fails more
+    "second_opinion_differs",  # the narrower second-opinion llm call reads a different country set
+    "split_line_countries",  # one printed line split into affiliations in different countries (an author's)
+    "acronym_country",  # a country resting on a short upper-case alias (MIT, IIT, ENS: acronyms are ambiguous)
+    "link_fallback",  # authors linked by grid column, print order or e-mail domain (no marker links them)
+    "labels_disagree",  # a venue source's own country labels differ from the record's set (HK/MO/TW as CN)
 )
 
 MODEL_FEATURES: tuple[str, ...] = (
@@ -81,6 +100,22 @@ MODEL_FEATURES: tuple[str, ...] = (
     "llm_unsure",
 )
 
+#: Backend sets with a default model of their own. A record's set is the backends its
+#: extractions came from (``backend:<name>`` flags in its features, see :func:`backend_set_of`):
+#: the same signal means different things with and without a second reader (with the rules
+#: backend alone, nothing can disagree, so its own doubts must carry the ranking).
+RULES_ONLY = "rules"
+RULES_LLM = "llm+rules"
+LLM_ONLY = "llm"  # no shipped fit: the hand-set prior (no dev data has the llm without the rules)
+#: The rules backend plus a collected venue's metadata (no LLM): the venue's reading and the
+#: source's own country labels can disagree with the PDF, so its signals weigh differently.
+RULES_VENUE = "rules+venue"
+BACKEND_SETS: tuple[str, ...] = (RULES_LLM, RULES_ONLY, LLM_ONLY, RULES_VENUE)
+#: The set of a record whose features name no backends (signals stored before the flags existed).
+DEFAULT_SET = RULES_LLM
+#: Fitted per-set priors (written by ``python -m devtools.fit_priors``; provenance inside the file).
+PRIORS_FILE = DATA_DIR / "confidence_priors.json"
+
 #: Hand-set prior for the country model (log-odds; intercept ~ P(right)=0.97 with no signal).
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
@@ -90,6 +125,10 @@ DEFAULT_COUNTRY: dict[str, float] = {
     "hq_default": -0.8, "inferred_weak": -0.6, "llm_only": -0.8, "email_conflict": -2.0, "unmatched": -0.3,
     "country_unknown": -1.5, "no_affiliations": -4.5, "author_count_mismatch": -0.6, "author_without_affiliation": -0.6,
     "reasked": -0.3, "llm_unsure": -0.4, "single_backend": -0.3,
+    "unit_no_org": -1.0, "outside_author_block": -1.0, "affiliation_unlinked": -0.8, "shared_by_all": -0.5,
+    "linked_by_name": -0.5, "org_inferred": -0.8, "n_affiliations": -0.5, "second_opinion_differs": -1.5,
+    "split_line_countries": -1.0, "acronym_country": -0.5, "link_fallback": -0.6,
+    "labels_disagree": -2.0,
 }
 DEFAULT_MODELS: dict[str, float] = {
     "_intercept": 2.5,
@@ -114,6 +153,7 @@ class LogisticModel:
     intercept: float
     coef: dict[str, float]
     source: str = "default"  # default | fit
+    backend_set: str | None = None  # the backend set it scores (None: any)
     n: int = 0  # labelled records it was fitted on
     l2: float = 0.0
     fitted_at: str | None = None
@@ -143,12 +183,99 @@ class LogisticModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LogisticModel:
-        return cls(**{k: data[k] for k in ("target", "intercept", "coef", "source", "n", "l2", "fitted_at", "metrics") if k in data})
+        return cls(**{k: data[k] for k in ("target", "intercept", "coef", "source", "backend_set", "n", "l2", "fitted_at", "metrics")
+                      if k in data})
 
 
-def default_model(target: str) -> LogisticModel:
-    prior = DEFAULT_COUNTRY if target == COUNTRY else DEFAULT_MODELS
-    return LogisticModel(target=target, intercept=prior["_intercept"], coef={k: v for k, v in prior.items() if k != "_intercept"})
+def backend_flags(backends: Iterable[str]) -> dict[str, float]:
+    """The features that name a record's backends (read back by :func:`backend_set_of`)."""
+    return {f"backend:{b}": 1.0 for b in sorted(set(backends))}
+
+
+def backend_set_of(features: Mapping[str, float]) -> str:
+    """The backend set whose model scores a feature vector.
+
+    A set with a model of its own is used as it is (e.g. ``rules+venue`` once a fit for it
+    is shipped); otherwise an llm and a rules reading make it :data:`RULES_LLM`, an llm
+    reading without the rules :data:`LLM_ONLY`, anything else :data:`RULES_ONLY` (metadata
+    backends such as ``venue`` read no PDF). Features without backend flags are from before
+    the flags existed: one backend means rules, several mean rules+llm.
+    """
+    names = sorted(k.split(":", 1)[1] for k, v in features.items() if k.startswith("backend:") and v)
+    if not names:
+        return RULES_ONLY if features.get("single_backend") and "llm_unsure" not in features else DEFAULT_SET
+    key = "+".join(names)
+    if key in BACKEND_SETS or key in _fitted_priors().get(COUNTRY, {}):
+        return key
+    if "llm" in names:
+        return RULES_LLM if "rules" in names else LLM_ONLY
+    return RULES_ONLY
+
+
+@functools.cache
+def _fitted_priors() -> dict[str, Any]:
+    """The shipped per-set priors (empty when the file is absent: the hand-set ones apply)."""
+    try:
+        return json.loads(PRIORS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def prior_coefficients(target: str, backend_set: str = DEFAULT_SET) -> dict[str, float]:
+    """Intercept and coefficients of the default model of ``target`` for one backend set.
+
+    The shipped fit for that set when there is one, the hand-set prior otherwise; a feature
+    the fit does not name keeps its hand-set value.
+    """
+    hand = DEFAULT_COUNTRY if target == COUNTRY else DEFAULT_MODELS
+    fitted = _fitted_priors().get(target, {}).get(backend_set) or {}
+    return {**hand, **{k: float(v) for k, v in fitted.items() if k == "_intercept" or k in hand}}
+
+
+def default_model(target: str, backend_set: str = DEFAULT_SET) -> LogisticModel:
+    prior = prior_coefficients(target, backend_set)
+    return LogisticModel(target=target, intercept=prior["_intercept"], coef={k: v for k, v in prior.items() if k != "_intercept"},
+                         backend_set=backend_set)
+
+
+@dataclass
+class ModelSet:
+    """The models of one target, one per backend set: each record is scored by its own set's."""
+
+    target: str
+    by_set: dict[str, LogisticModel]
+
+    def model_for(self, x: Mapping[str, float]) -> LogisticModel:
+        key = backend_set_of(x)
+        model = self.by_set.get(key)
+        if model is None:  # a set with no model loaded: its default prior
+            model = self.by_set[key] = default_model(self.target, key)
+        return model
+
+    def predict(self, x: Mapping[str, float]) -> float:
+        return self.model_for(x).predict(x)
+
+    @property
+    def source(self) -> str:
+        """``default`` / ``fit``, or per set when they differ (``llm+rules=fit, rules=default``)."""
+        sources = {m.source for m in self.by_set.values()}
+        if len(sources) == 1:
+            return sources.pop()
+        return ", ".join(f"{k}={m.source}" for k, m in sorted(self.by_set.items()))
+
+    def params(self) -> dict[str, Any]:
+        return {k: {"intercept": m.intercept, "coef": m.coef} for k, m in sorted(self.by_set.items())}
+
+
+def as_model_set(model: LogisticModel | ModelSet) -> ModelSet:
+    """A single model used for every backend set (tests and callers that fit one model)."""
+    if isinstance(model, ModelSet):
+        return model
+    return ModelSet(model.target, {k: model for k in BACKEND_SETS})
+
+
+def default_models(target: str) -> ModelSet:
+    return ModelSet(target, {k: default_model(target, k) for k in BACKEND_SETS})
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 1.0, iters: int = 50) -> LogisticModel:
@@ -179,7 +306,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: floa
             break
     return LogisticModel(target=prior.target, intercept=float(w[0]),
                          coef={name: float(v) for name, v in zip(prior.names, w[1:])},
-                         source="fit", n=int(n), l2=l2, fitted_at=utcnow())
+                         source="fit", backend_set=prior.backend_set, n=int(n), l2=l2, fitted_at=utcnow())
 
 
 # --------------------------------------------------------------------------- metrics
@@ -250,24 +377,42 @@ def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: f
 # --------------------------------------------------------------------------- storage
 
 
-def load_model(store: Store, target: str) -> LogisticModel:
-    """The newest stored fit for ``target``, else the default prior."""
-    stored = store.latest_calibration(target)
+def _key(target: str, backend_set: str | None) -> str:
+    """The calibration table's target key of one backend set's model (``country@rules``)."""
+    return target if backend_set is None else f"{target}@{backend_set}"
+
+
+def load_model(store: Store, target: str, backend_set: str = DEFAULT_SET) -> LogisticModel:
+    """The newest stored model for ``target`` and ``backend_set``, else the set's default prior.
+
+    A fit stored for the target alone (before models were kept per backend set) is used for
+    every set: it was fitted on this database's own reviews, which says more than a prior.
+    """
+    stored = store.latest_calibration(_key(target, backend_set))
     if stored is not None:
         return LogisticModel.from_json(stored["params"])
-    return default_model(target)
+    legacy = store.latest_calibration(target)
+    if legacy is not None and legacy["params"].get("source") == "fit":
+        return LogisticModel.from_json(legacy["params"])
+    return default_model(target, backend_set)
+
+
+def load_models(store: Store, target: str) -> ModelSet:
+    """The model of every backend set for ``target`` (see :func:`load_model`)."""
+    return ModelSet(target, {k: load_model(store, target, k) for k in BACKEND_SETS})
 
 
 def save_model(store: Store, model: LogisticModel) -> int:
-    """Store a fit as the one in use for its target; returns the stored row's id."""
-    return store.add_calibration(model.target, fitted_at=model.fitted_at or utcnow(), n=model.n,
+    """Store a fit as the one in use for its target (and backend set); returns the stored row's id."""
+    return store.add_calibration(_key(model.target, model.backend_set), fitted_at=model.fitted_at or utcnow(), n=model.n,
                                  params=model.to_json(), metrics=model.metrics)
 
 
 def reset_models(store: Store, targets: Iterable[str] = TARGETS) -> None:
-    """Go back to the defaults by storing them as the newest row (history is kept)."""
+    """Go back to the defaults by storing them as the newest rows (history is kept)."""
     for t in targets:
-        save_model(store, default_model(t))
+        for k in BACKEND_SETS:
+            save_model(store, default_model(t, k))
 
 
 # --------------------------------------------------------------------------- labels
@@ -316,38 +461,50 @@ class CalibrationResult:
     positives: int
     stored: bool
     message: str
+    backend_set: str = DEFAULT_SET
 
 
 def calibrate(store: Store, *, targets: Iterable[str] = TARGETS, l2: float = 2.0, min_labels: int = 20,
               dry_run: bool = False) -> list[CalibrationResult]:
-    """Refit each target from reviewed records and store the fit (unless ``dry_run``).
+    """Refit each target, per backend set, from reviewed records and store the fit (unless ``dry_run``).
 
-    With fewer than ``min_labels`` labels, or only one class, the prior is kept: a fit
-    would say more than the data does.
+    Each backend set present among the reviewed records is fitted on its own records,
+    pulled toward its own default prior; with no reviewed record at all, one result for the
+    default set says so. With fewer than ``min_labels`` labels, or only one class, the
+    current model is kept: a fit would say more than the data does.
     """
     results = []
     for target in targets:
-        prior = default_model(target)
-        data = labelled_records(store, target)
-        n = len(data)
-        pos = sum(lbl for _, _, lbl in data)
-        if n < min_labels or pos in (0, n):
-            why = (f"{n} reviewed record(s), need {min_labels}" if n < min_labels
-                   else "every reviewed record has the same label; nothing to separate")
-            current = load_model(store, target)
-            results.append(CalibrationResult(target, current, prior, n, pos, False, f"kept the {current.source} model: {why}"))
-            continue
-        X = np.array([[float(f.get(name, 0.0)) for name in prior.names] for _, f, _ in data])
-        y = np.array([lbl for _, _, lbl in data], float)
-        model = fit_logistic(X, y, prior, l2=l2)
-        cv = cross_validated(X, y, prior, l2=l2)
-        model.metrics = {"in_sample": metrics(model.predict_many(X), y), "cross_validated": metrics(cv, y),
-                         "prior": metrics(prior.predict_many(X), y)}
-        if not dry_run:
-            save_model(store, model)
-        results.append(CalibrationResult(target, model, prior, n, pos, not dry_run,
-                                         f"fitted on {n} reviewed records ({n - pos} wrong)"))
+        groups: dict[str, list[tuple[str, dict[str, float], int]]] = {}
+        for item in labelled_records(store, target):
+            groups.setdefault(backend_set_of(item[1]), []).append(item)
+        for backend_set in sorted(groups) or [DEFAULT_SET]:
+            results.append(_calibrate_one(store, target, backend_set, groups.get(backend_set, []), l2=l2,
+                                          min_labels=min_labels, dry_run=dry_run))
     return results
+
+
+def _calibrate_one(store: Store, target: str, backend_set: str, data: list[tuple[str, dict[str, float], int]], *,
+                   l2: float, min_labels: int, dry_run: bool) -> CalibrationResult:
+    prior = default_model(target, backend_set)
+    n = len(data)
+    pos = sum(lbl for _, _, lbl in data)
+    label = target if backend_set == DEFAULT_SET else f"{target} ({backend_set})"
+    if n < min_labels or pos in (0, n):
+        why = (f"{n} reviewed record(s), need {min_labels}" if n < min_labels
+               else "every reviewed record has the same label; nothing to separate")
+        current = load_model(store, target, backend_set)
+        return CalibrationResult(label, current, prior, n, pos, False, f"kept the {current.source} model: {why}", backend_set)
+    X = np.array([[float(f.get(name, 0.0)) for name in prior.names] for _, f, _ in data])
+    y = np.array([lbl for _, _, lbl in data], float)
+    model = fit_logistic(X, y, prior, l2=l2)
+    cv = cross_validated(X, y, prior, l2=l2)
+    model.metrics = {"in_sample": metrics(model.predict_many(X), y), "cross_validated": metrics(cv, y),
+                     "prior": metrics(prior.predict_many(X), y)}
+    if not dry_run:
+        save_model(store, model)
+    return CalibrationResult(label, model, prior, n, pos, not dry_run, f"fitted on {n} reviewed records ({n - pos} wrong)",
+                             backend_set)
 
 
 def logit(p: float) -> float:

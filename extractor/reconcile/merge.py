@@ -17,6 +17,7 @@ routes the queue (status, priority, audit sample).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -24,11 +25,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.config import Settings
+from extractor.extract.base import SECOND_OPINION
+from extractor.extract.rules.cache import CachedResolver
 from extractor.reconcile import confidence as conf
 from extractor.reconcile import routing
 from extractor.reconcile.routing import low_confidence_reason, machine_rewrite
-from extractor.reconcile.signals import Signals, analyse, grounded, match_affiliation, match_authors
+from extractor.reconcile.signals import (
+    METADATA_BACKENDS,
+    Signals,
+    analyse,
+    grounded,
+    match_affiliation,
+    match_authors,
+)
 from extractor.resolve import Resolver, get_resolver
+from extractor.resolve.models import canonical_mentions
 from extractor.schemas import (
     Document,
     ExtractionMeta,
@@ -92,12 +103,14 @@ def merge(
       (ungrounded: a model's invention or paraphrase) and that no other backend reads with
       the same country from a printed affiliation keeps its place and its authors, but its
       country is not counted (set to none); the country becomes an alternative for review.
+      Not for a venue's metadata (the primary when no PDF reading found anything): it was
+      never read from the PDF, so not finding it printed there is no sign of invention.
     """
     affs = [a.model_copy() for a in primary.affiliations]
     authors = [a.model_copy(update={"affiliation_ids": list(a.affiliation_ids)}) for a in primary.authors]
     changes: list[dict[str, Any]] = []
     for a in affs:
-        if not a.country or grounded(a.raw, a.evidence, doc):
+        if not a.country or meta.backend in METADATA_BACKENDS or grounded(a.raw, a.evidence, doc):
             continue
         seconds = [o_meta.backend for o_meta, other in others
                    if (m := match_affiliation(a, other.affiliations)) is not None and m.country == a.country
@@ -140,6 +153,13 @@ def merge(
     return primary.model_copy(update={"affiliations": affs, "authors": authors}), changes
 
 
+@functools.cache
+def cached_resolver() -> Resolver:
+    """The shared resolver behind a memo: reconcile asks it about the same affiliation strings
+    (each paper's, again in every signal; "Stanford University" in paper after paper) many times."""
+    return CachedResolver(get_resolver())  # type: ignore[return-value]  # same answers, duck-typed
+
+
 @dataclass
 class Built:
     """A record plus what reconcile learnt on the way (stored in ``review_signals``)."""
@@ -153,19 +173,34 @@ def build(
     extractions: list[tuple[ExtractionMeta, PaperExtraction]],
     *,
     confidence_threshold: float = 0.9,
-    models: dict[str, conf.LogisticModel] | None = None,
+    models: dict[str, conf.LogisticModel | conf.ModelSet] | None = None,
+    venue_labels: list[str] | None = None,
 ) -> Built:
-    """Merge one paper's extractions into a record with reasons and calibrated confidence."""
-    models = models or {t: conf.default_model(t) for t in conf.TARGETS}
+    """Merge one paper's extractions into a record with reasons and calibrated confidence.
+
+    Each target's confidence comes from the model of the record's backend set (rules only,
+    rules+llm, ...): ``models`` maps a target to a :class:`~extractor.reconcile.confidence.ModelSet`
+    (or one model for every set); the default priors when None. ``venue_labels``: the
+    country names a venue source gives the paper itself (:func:`venue_labels_of`), compared
+    with the record's set and never used as its answer.
+    """
+    sets = {t: conf.as_model_set(m) for t, m in (models or {}).items()}
+    sets = {t: sets.get(t) or conf.default_models(t) for t in conf.TARGETS}
+    # second opinions (narrow llm questions about the units of an uncertain record) are a signal, not a reading
+    seconds = [e for m, e in extractions if m.backend == SECOND_OPINION]
+    extractions = [(m, e) for m, e in extractions if m.backend != SECOND_OPINION] or extractions
     meta, primary = choose_primary(extractions)
     others = [(m, e) for m, e in extractions if m is not meta]
-    resolver = get_resolver()
+    resolver = cached_resolver()
     primary, changes = merge(doc, meta, primary, others, resolver)
-    sig = analyse(doc, meta, primary, others, resolver, changes=changes)
-    p_right = round(models[conf.COUNTRY].predict(sig.features), 4)
-    p_models = round(models[conf.MODELS].predict(sig.model_features), 4)
+    sig = analyse(doc, meta, primary, others, resolver, changes=changes, second_opinions=seconds,
+                  venue_labels=venue_labels)
+    if sig.doubts:
+        sig.features[routing.DOUBT] = 1.0
+    p_right = round(sets[conf.COUNTRY].predict(sig.features), 4)
+    p_models = round(sets[conf.MODELS].predict(sig.model_features), 4)
     reasons = list(sig.reasons)
-    status = RecordStatus.QUEUED if p_right < confidence_threshold else RecordStatus.MACHINE
+    status = RecordStatus.QUEUED if p_right < confidence_threshold or sig.doubts else RecordStatus.MACHINE
     if status == RecordStatus.QUEUED and not reasons:
         reasons.append(low_confidence_reason(p_right, confidence_threshold))
     backends = sorted({m.backend for m, _ in extractions})
@@ -179,7 +214,7 @@ def build(
         title_evidence=primary.title_evidence,
         authors=primary.authors,
         affiliations=primary.affiliations,
-        model_mentions=primary.model_mentions,
+        model_mentions=canonical_mentions(primary.model_mentions),  # one spelling per family, whatever the backend
         status=status,
         confidence=p_right,
         model_confidence=p_models,
@@ -195,12 +230,26 @@ def build(
     return Built(record, sig)
 
 
+def venue_labels_of(store: Store, sha256: str, extractions: list[tuple[ExtractionMeta, Any]]) -> list[str] | None:
+    """The venue sources' own country names for a document read with a metadata backend
+    (``venue_papers.source_countries`` of every listing linked to it), None when there are none.
+
+    Read from the store when the record is built, not from the venue extraction: the labels
+    are no reading of ours. A re-collected listing whose labels alone changed is compared
+    at the record's next rebuild.
+    """
+    if not any(m.backend in METADATA_BACKENDS for m, _ in extractions):
+        return None
+    names = {str(x) for row in store.venue_papers_for_document(sha256) for x in row.get("source_countries") or [] if x}
+    return sorted(names) or None
+
+
 def build_record(
     doc: Document,
     extractions: list[tuple[ExtractionMeta, PaperExtraction]],
     *,
     confidence_threshold: float = 0.9,
-    models: dict[str, conf.LogisticModel] | None = None,
+    models: dict[str, conf.LogisticModel | conf.ModelSet] | None = None,
 ) -> PaperRecord:
     """The record alone (see :func:`build`)."""
     return build(doc, extractions, confidence_threshold=confidence_threshold, models=models).record
@@ -234,6 +283,8 @@ class ReconcileSummary:
     queued: int = 0
     paper_ids: list[str] = field(default_factory=list)
     route: dict | None = None  # the routing summary (see extractor.reconcile.routing.RouteSummary)
+    second_opinion: dict | None = None  # the second-opinion pass, when asked (SecondOpinionSummary)
+    metadata_only: dict | None = None  # venue papers without a PDF (see extractor.reconcile.venue)
 
 
 def run_reconcile(
@@ -256,7 +307,7 @@ def run_reconcile(
     settings = settings or Settings()
     if settings.confidence_threshold != confidence_threshold:
         settings = settings.model_copy(update={"confidence_threshold": confidence_threshold})
-    models = {t: conf.load_model(store, t) for t in conf.TARGETS}
+    models = {t: conf.load_models(store, t) for t in conf.TARGETS}
     summary = ReconcileSummary()
     # Only documents whose extractions changed since the last complete reconcile (or that
     # lack a record or current signals) are read; every other record is up to date.
@@ -285,7 +336,8 @@ def run_reconcile(
                 on_progress(sha)
             continue
         doc = store.get_document(sha, with_full_text=False)
-        built = build(doc, usable, confidence_threshold=confidence_threshold, models=models)
+        built = build(doc, usable, confidence_threshold=confidence_threshold, models=models,
+                      venue_labels=venue_labels_of(store, sha, usable))
         with store.write():
             if fresh:
                 # same extractions but no signals row for them: refresh the record and its signals in place

@@ -18,12 +18,18 @@ be recomputed at any time and mean the same thing for every backend.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+import pycountry
 from rapidfuzz import fuzz
 
+from extractor.extract.rules import lines as rule_lines
+from extractor.reconcile.confidence import backend_flags
 from extractor.resolve import Resolver
+from extractor.resolve.countries import COUNTRY_VARIANTS
 from extractor.resolve.grounding import locate
 from extractor.resolve.text import key as text_key
 from extractor.resolve.text import strip_accents
@@ -35,6 +41,7 @@ from extractor.schemas import (
     Method,
     PaperExtraction,
     ReviewReason,
+    Where,
 )
 
 #: Resolver methods strong enough to contradict a backend's country.
@@ -43,12 +50,33 @@ WEAKER = frozenset({Method.CITY, Method.GAZETTEER_FUZZY, Method.EMAIL_DOMAIN, Me
 WEAK_INFERENCE = frozenset({Method.EMAIL_DOMAIN, Method.CITY, Method.UNKNOWN})
 #: Reasons are listed most telling first.
 REASON_ORDER = (
-    "no_affiliations", "no_authors", "country_conflict", "affiliation_missing", "backends_disagree",
+    "no_affiliations", "no_authors", "country_conflict", "affiliation_missing", "backends_disagree", "venue_disagrees",
+    "venue_labels_disagree",
     "country_corrected", "affiliation_added", "country_withheld", "country_unknown", "ungrounded", "company_no_site",
     "email_country_conflict", "llm_overruled", "country_conflict_weak", "author_affiliations_disagree", "author_without_affiliation",
-    "author_count_mismatch", "country_inferred", "country_llm_only", "institution_unmatched", "reasked", "llm_unsure",
+    "author_count_mismatch", "affiliation_outside_author_block", "affiliation_without_organisation",
+    "affiliation_unlinked", "affiliation_inferred", "linked_by_name", "shared_by_all", "split_line_countries",
+    "acronym_country", "linked_by_fallback", "second_opinion",
+    "country_inferred", "country_llm_only", "institution_unmatched", "reasked", "llm_unsure",
     "model_families_disagree",
 )
+#: Backends that read page 1 only (their model mentions outside the title and abstract are not
+#: a reading of the body): a family comparison with them is made on the title and abstract.
+FRONT_ONLY_BACKENDS = frozenset({"llm"})
+#: Backends that read a venue's metadata, not the PDF: no model mentions, and a country set
+#: that is an independent reading of the paper (see :func:`_venue_disagrees`).
+METADATA_BACKENDS = frozenset({"venue"})
+#: What a venue source that labels countries itself (paperlists' ``aff_country_unique``) folds
+#: into its "China": a record with HK, MO or TW where the source says China does not disagree.
+SOURCE_FOLDED_INTO_CN = frozenset({"HK", "MO", "TW"})
+#: Affiliations up to this many count toward the ``n_affiliations`` feature (a share of it).
+N_AFFILIATIONS_CAP = 8
+#: How an author was tied to affiliations (:attr:`~extractor.schemas.Author.link`): by the names a
+#: footnote sentence gives, or by a fallback when no marker links them (a guess, worth a look).
+_NAME_LINKS = ("footnote_name",)
+_GUESSED_LINKS = {"column": "grid column", "order": "print order", "email": "e-mail domain"}
+#: A short upper-case token (an acronym such as MIT, IIT, ENS).
+_ACRONYM_RE = re.compile(r"\b[A-Z]{2,5}\b")
 
 #: How the resolver read a country, as the end of a reviewer's sentence.
 _HOW = {
@@ -71,6 +99,9 @@ class Signals:
     features: dict[str, float] = field(default_factory=dict)
     model_features: dict[str, float] = field(default_factory=dict)
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    #: Codes of findings that put the record in the queue whatever its confidence: two
+    #: readings that give the paper different country sets, neither taken on trust.
+    doubts: list[str] = field(default_factory=list)
     _found: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     def add(self, code: str, message: str, feature: str | None = None, value: float = 1.0, **detail: Any) -> None:
@@ -182,9 +213,17 @@ def analyse(
     others: list[tuple[ExtractionMeta, PaperExtraction]],
     resolver: Resolver,
     changes: list[dict[str, Any]] = (),
+    second_opinions: list[PaperExtraction] = (),
+    venue_labels: Iterable[str] | None = None,
 ) -> Signals:
-    """All signals for one paper (``changes``: what reconcile's merge changed); see the module docstring."""
+    """All signals for one paper (``changes``: what reconcile's merge changed; ``second_opinions``:
+    narrow llm readings of the record's units, see :mod:`extractor.extract.llm.second_opinion`;
+    ``venue_labels``: a venue source's own country names for the paper, compared only, see
+    :func:`_venue_labels_disagree`)."""
     sig = Signals()
+    flags = backend_flags([meta.backend] + [o.backend for o, _ in others])
+    sig.features.update(flags)
+    sig.model_features.update(flags)
     for c in changes:
         if c["kind"] == "country_corrected":
             sig.add("country_corrected", f"{c['raw']!r}: {meta.backend} said {c['from'] or 'no country'}, the text "
@@ -276,6 +315,8 @@ def analyse(
                     sig.add("email_country_conflict", f"e-mail domain {d} points to {got[0]}, the affiliation "
                             f"{a.raw!r} to {a.country}", "email_conflict", domain=d, email_country=got[0])
                     sig.alt(rest | {got[0]}, "email_country_conflict")
+                    # the e-mail may also show a mislinked or misread affiliation of some other country
+                    sig.alt(rest, "email_country_conflict", wild=True)
                     break
     by_id = {a.id: a for a in affs}
     held = [o for o in overrules(primary) if (a := by_id.get(o.affiliation_id)) is not None and a.country == o.kept]
@@ -295,6 +336,9 @@ def analyse(
             stated = all(o.method == Method.STATED.value for o in held)
             sig.features["llm_overruled_stated" if stated else "llm_overruled"] = 1.0
             sig.alt(llm_set, "llm_overruled")
+            if not stated:
+                # the kept country is itself an inference: neither reading wins by default
+                sig.doubts.append("llm_overruled")
     if conflict:
         sig.features["conflict"] = min(conflict, 2)
     if conflict_weak:
@@ -318,6 +362,9 @@ def analyse(
                 "author_count_mismatch", block=n_block, extracted=len(primary.authors))
         if n_block > len(primary.authors):
             sig.alt(S, "author_count_mismatch", wild=True)
+    _layout_signals(sig, doc, primary, S, resolver)
+    for second in second_opinions:
+        _second_opinion_signal(sig, primary, second, S)
     if meta.reasks:
         sig.add("reasked", f"the LLM answer needed {meta.reasks} validation re-ask(s)", "reasked", reasks=meta.reasks)
     if primary.self_confidence is not None:
@@ -332,12 +379,17 @@ def analyse(
     disagree = False
     for o_meta, other in others:
         other_set = _country_set(other.affiliations)
-        if other_set != S:
+        if other_set != S and METADATA_BACKENDS & {meta.backend, o_meta.backend}:
+            disagree = True
+            _venue_disagrees(sig, meta, S, o_meta, other_set)
+        elif other_set != S:
             disagree = True
             sig.add("backends_disagree", f"{meta.backend} says {', '.join(sorted(S)) or 'no country'}; "
-                    f"{o_meta.backend} says {', '.join(sorted(other_set)) or 'no country'}", "disagree",
+                    f"{o_meta.backend} says {', '.join(sorted(other_set)) or 'no country'} (neither reading is "
+                    "taken on trust: check which one the page supports)", "disagree",
                     **{meta.backend: sorted(S), o_meta.backend: sorted(other_set)})
             sig.alt(other_set, f"backend:{o_meta.backend}")
+            sig.doubts.append("backends_disagree")
         linked = {i for x in other.authors for i in x.affiliation_ids}
         for o in other.affiliations:
             if o.id not in linked or (o.country and o.country in S):
@@ -374,6 +426,8 @@ def analyse(
                     changes_set=moves)
             if moves:
                 sig.alt(T, f"authors:{o_meta.backend}")
+    if venue_labels:
+        _venue_labels_disagree(sig, S, venue_labels)
     if missing:
         sig.features["missing"] = min(missing, 2)
     if disagree and not (conflict or missing):
@@ -384,6 +438,182 @@ def analyse(
     return sig
 
 
+def _line_of(doc: Document, offset: int) -> int | None:
+    """Index of the page-1 line holding a character offset of the front-matter text."""
+    front = doc.front
+    if front is None:
+        return None
+    for i, line in enumerate(front.lines):
+        if line.start <= offset <= line.end:
+            return i
+    return None
+
+
+def _layout_signals(sig: Signals, doc: Document, primary: PaperExtraction, S: set[str], resolver: Resolver) -> None:
+    """Doubts a single reader can have about its own reading of the page layout.
+
+    These carry the ranking when no second backend can disagree: an affiliation read from
+    outside the author block (figure labels, captions), one that names neither an
+    organisation nor a known place, one no author points at, every author given every
+    affiliation across countries (unsplit journal footnotes), organisations inferred from a
+    logo, header or e-mail domain, and links made through a footnote sentence naming authors.
+    """
+    affs, authors = primary.affiliations, primary.authors
+    front = doc.front
+    if affs:
+        sig.features["n_affiliations"] = round(min(len(affs), N_AFFILIATIONS_CAP) / N_AFFILIATIONS_CAP, 4)
+    block = set(front.author_lines) | set(front.footnote_lines) | set(front.affiliation_lines) if front else set()
+    figure = set(getattr(front, "figure_lines", None) or ()) if front else set()
+    org_re = getattr(rule_lines, "ORG_RE", None)
+    linked = {i for x in authors for i in x.affiliation_ids}
+    for a in affs:
+        rest = _country_set(affs, skip=a.id)
+        ev = a.evidence
+        line = _line_of(doc, ev.start) if ev is not None and ev.source == "front" and ev.start is not None else None
+        facts = set(getattr(a, "signals", None) or ())
+        if "figure_region" in facts or line in figure or (block and line is not None and line not in block):
+            sig.add("affiliation_outside_author_block", f"{a.raw!r} is read from outside the author block and the "
+                    "footnotes (a figure or caption?)", "outside_author_block", affiliation=a.raw, line=line)
+            sig.alt(rest, "affiliation_outside_author_block")
+        res = resolver.resolve(a.raw)
+        if "no_org_word" in facts or (not res.in_gazetteer and not (org_re is not None and org_re.search(a.raw))
+                                      and res.country_method not in STRONG):
+            sig.add("affiliation_without_organisation", f"{a.raw!r} names no organisation the gazetteer or an "
+                    "organisation word (university, institute, lab, inc. …) supports", "unit_no_org", affiliation=a.raw)
+            sig.alt(rest, "affiliation_without_organisation")
+        if authors and a.id not in linked:
+            sig.add("affiliation_unlinked", f"no author points at {a.raw!r} ({a.country or 'no country'})",
+                    "affiliation_unlinked", affiliation=a.raw)
+            sig.alt(rest, "affiliation_unlinked")
+        how = sorted(f.split("_", 1)[1].replace("_", " ") for f in facts if f.startswith("inferred_"))
+        if how:
+            sig.add("affiliation_inferred", f"the organisation of {a.raw!r} is inferred from {' and '.join(how)}, "
+                    "not printed as an affiliation", "org_inferred", affiliation=a.raw, inferred_from=how)
+            sig.alt(rest, "affiliation_inferred", wild=True)
+    by_link: dict[str, list[str]] = {}
+    for x in authors:
+        link = getattr(x, "link", None)
+        if link in _NAME_LINKS or link in _GUESSED_LINKS:
+            by_link.setdefault(link, []).append(x.name)
+    named = [n for k in _NAME_LINKS for n in by_link.get(k, [])]
+    if named:
+        sig.add("linked_by_name", f"linked to their affiliations by the names a footnote sentence gives: {_short(named, 4)}",
+                "linked_by_name", authors=named)
+        sig.alt(S, "linked_by_name", wild=True)
+    guessed = {k: v for k, v in by_link.items() if k in _GUESSED_LINKS}
+    if guessed:
+        sig.add("linked_by_fallback", "no marker links these authors to their affiliations; linked by "
+                + "; ".join(f"{_GUESSED_LINKS[k]}: {_short(v, 3)}" for k, v in sorted(guessed.items())),
+                "link_fallback", authors=[n for v in guessed.values() for n in v])
+        sig.alt(S, "linked_by_fallback", wild=True)
+    line_of = {a.id: _line_of(doc, a.evidence.start) for a in affs
+               if a.evidence is not None and a.evidence.source == "front" and a.evidence.start is not None}
+    by_id = {a.id: a for a in affs}
+    for x in authors:
+        lines: dict[int, set[str]] = {}
+        for i in x.affiliation_ids:
+            if (ln := line_of.get(i)) is not None and i in by_id and by_id[i].country:
+                lines.setdefault(ln, set()).add(by_id[i].country)
+        split = [cs for cs in lines.values() if len(cs) >= 2]
+        if split:
+            sig.add("split_line_countries", f"one printed line of {x.name} was split into affiliations in "
+                    f"{', '.join(sorted(split[0]))}: one place or several?", "split_line_countries", author=x.name)
+            for c in sorted(split[0]):
+                sig.alt((S - split[0]) | {c} | {a.country for a in affs if a.country and line_of.get(a.id) not in lines},
+                        "split_line_countries")
+            break
+    for a in affs:
+        if a.country and a.country_method == Method.GAZETTEER_ALIAS and _ACRONYM_RE.search(a.raw):
+            sig.add("acronym_country", f"the country {a.country} of {a.raw!r} rests on an acronym (ambiguous)",
+                    "acronym_country", affiliation=a.raw)
+            sig.alt(_country_set(affs, skip=a.id), "acronym_country", wild=True)
+    if len(authors) >= 2 and len(affs) >= 2 and len(S) >= 2 and all(set(x.affiliation_ids) == {a.id for a in affs}
+                                                                       for x in authors):
+        sig.add("shared_by_all", f"every author has every affiliation ({', '.join(sorted(S))}): unsplit footnotes "
+                "or lost markers?", "shared_by_all")
+        sig.alt(S, "shared_by_all", wild=True)
+
+
+def _second_opinion_signal(sig: Signals, primary: PaperExtraction, second: PaperExtraction, S: set[str]) -> None:
+    """The second opinion's country per unit (a unit it reads no country for keeps the record's)."""
+    read = {a.id: a.country for a in second.affiliations if a.country}
+    changed = {a.id: read[a.id] for a in primary.affiliations if a.id in read and read[a.id] != a.country}
+    if not changed:
+        return
+    T = _set_with(primary.affiliations, changed)
+    if T == S:
+        return
+    units = [f"{a.raw!r}: {a.country or 'no country'} -> {changed[a.id]}" for a in primary.affiliations if a.id in changed]
+    sig.add("second_opinion", f"a second llm reading of each unit gives {', '.join(sorted(T)) or 'no country'} instead of "
+            f"{', '.join(sorted(S)) or 'no country'} ({_short(units, 3)}); neither is taken on trust",
+            "second_opinion_differs", record=sorted(S), second_opinion=sorted(T))
+    sig.alt(T, "second_opinion")
+    sig.doubts.append("second_opinion")
+
+
+def _in_scope(mentions: list[Any], front_only: bool) -> set[str]:
+    """Families of the mentions a comparison covers: all, or all but those read in the body."""
+    return {m.family for m in mentions if not front_only or m.where != Where.BODY}
+
+
+def _venue_disagrees(sig: Signals, meta: ExtractionMeta, S: set[str], o_meta: ExtractionMeta, other_set: set[str]) -> None:
+    """The venue's metadata and the PDF reading give the paper different country sets: a reason
+    naming both readings (both resolved by our resolver), the other reading as an alternative,
+    and a doubt (neither is taken on trust: a venue's listing can be stale or incomplete)."""
+    venue_first = meta.backend in METADATA_BACKENDS
+    venue_set, pdf_set = (S, other_set) if venue_first else (other_set, S)
+    pdf_backend = o_meta.backend if venue_first else meta.backend
+    sig.add("venue_disagrees", f"the venue's metadata says {', '.join(sorted(venue_set)) or 'no country'}; "
+            f"the PDF says {', '.join(sorted(pdf_set)) or 'no country'} ({pdf_backend})", "disagree",
+            venue=sorted(venue_set), pdf=sorted(pdf_set), pdf_backend=pdf_backend)
+    sig.alt(other_set, f"backend:{o_meta.backend}")
+    sig.doubts.append("venue_disagrees")
+
+
+@lru_cache(maxsize=1024)
+def label_code(label: str | None) -> str | None:
+    """The ISO code of a source's country name ("United States" -> US, "South Korea" -> KR); None
+    for a name neither the resolver's variants nor pycountry know ("Unknown")."""
+    name = (label or "").strip()
+    if not name:
+        return None
+    if name in COUNTRY_VARIANTS:
+        return COUNTRY_VARIANTS[name]
+    try:
+        return pycountry.countries.lookup(name).alpha_2
+    except LookupError:
+        return None
+
+
+def _venue_labels_disagree(sig: Signals, S: set[str], labels: Iterable[str]) -> None:
+    """The venue source's own country labels for the paper differ from the record's country set.
+
+    The labels are a third reading made by someone else (the source's curators), never an
+    answer: the record keeps its countries, the difference only makes it doubtful. The source
+    folds Hong Kong, Macao and Taiwan into China, so the record is compared on those terms
+    (its HK, MO, TW read as CN); names the source could not place ("Unknown") are left out,
+    and so is a paper the source labels with no known country. The alternative is the
+    source's set with the record's own HK/MO/TW kept where the source says China.
+    """
+    names = sorted({str(x).strip() for x in labels if x and str(x).strip()})
+    codes = {c for x in names if (c := label_code(x))}
+    if not codes:
+        return
+    folded = {"CN" if c in SOURCE_FOLDED_INTO_CN else c for c in S}
+    if folded == codes:
+        return
+    own_folded = S & SOURCE_FOLDED_INTO_CN
+    alt = codes - {"CN"}
+    if "CN" in codes:
+        alt |= own_folded | ({"CN"} if "CN" in S or not own_folded else set())
+    sig.add("venue_labels_disagree", f"the venue lists countries {', '.join(sorted(codes))}; the record says "
+            f"{', '.join(sorted(S)) or 'no country'} (the venue's own labels, compared only, never the answer; "
+            "its CN covers HK, MO and TW)", "labels_disagree", venue_labels=names, venue=sorted(codes),
+            record=sorted(S))
+    sig.alt(alt, "venue_labels")
+    sig.doubts.append("venue_labels_disagree")
+
+
 def _model_signals(sig: Signals, meta: ExtractionMeta, primary: PaperExtraction,
                    others: list[tuple[ExtractionMeta, PaperExtraction]]) -> None:
     fams = set(primary.model_families())
@@ -391,6 +621,7 @@ def _model_signals(sig: Signals, meta: ExtractionMeta, primary: PaperExtraction,
     mf["n_families"] = min(len(fams), 5) / 5
     if any(m.count <= 1 and (m.where is None or m.where.value == "body") for m in primary.model_mentions):
         mf["body_single"] = 1.0
+    others = [(m, o) for m, o in others if m.backend not in METADATA_BACKENDS]  # no reading of the body
     if not others:
         mf["single_backend"] = 1.0
     if meta.reasks:
@@ -398,15 +629,19 @@ def _model_signals(sig: Signals, meta: ExtractionMeta, primary: PaperExtraction,
     if primary.self_confidence is not None:
         mf["llm_unsure"] = round(1.0 - primary.self_confidence, 4)
     for o_meta, other in others:
-        o_fams = set(other.model_families())
-        if o_fams != fams:
+        # a backend that reads page 1 only is compared on what both read: the title and abstract
+        front_only = meta.backend in FRONT_ONLY_BACKENDS or o_meta.backend in FRONT_ONLY_BACKENDS
+        mine, theirs = _in_scope(primary.model_mentions, front_only), _in_scope(other.model_mentions, front_only)
+        if theirs != mine:
             mf["families_disagree"] = 1.0
-            if not o_fams or not fams:
+            if not theirs or not mine:
                 mf["only_one_backend_found"] = 1.0
-            only_p, only_o = sorted(fams - o_fams), sorted(o_fams - fams)
+            only_p, only_o = sorted(mine - theirs), sorted(theirs - mine)
+            scope = " in the title and abstract" if front_only else ""
             sig.reasons.append(ReviewReason(
                 code="model_families_disagree",
-                message=f"model families: only {meta.backend} names {', '.join(only_p) or 'nothing more'}; "
+                message=f"model families{scope}: only {meta.backend} names {', '.join(only_p) or 'nothing more'}; "
                         f"only {o_meta.backend} names {', '.join(only_o) or 'nothing more'}",
-                detail={meta.backend: sorted(fams), o_meta.backend: sorted(o_fams)},
+                detail={meta.backend: sorted(mine), o_meta.backend: sorted(theirs),
+                        "scope": "title+abstract" if front_only else "all"},
             ))

@@ -30,12 +30,15 @@ from extractor.aggregate import (
     Unit,
     summarize,
 )
+from extractor.aggregate.oversight import OversightCurve, store_oversight_curve
+from extractor.aggregate.population import UNKNOWN_ROLE
 from extractor.errors import CollabscopeError
-from extractor.report.figures import build_figures, to_svg
+from extractor.report.figures import build_figures, country_label, to_svg
+from extractor.review.view import country_name
 from extractor.store import Store
 
 CHART_TITLES = {
-    "pair_heatmap": "Country-pair matrix",
+    "pair_heatmap": "Country pairs: papers with authors in both countries (each paper once per pair)",
     "country_bars": "Papers per country",
     "trend": "Trend by year",
     "model_flows": "Model families by author country",
@@ -43,6 +46,19 @@ CHART_TITLES = {
     "developer_flows": "Developer country × author country",
     "review_progress": "Review progress and audit error rate",
 }
+
+
+#: What each estimation method means, in words for the headline cards (the technical
+#: notes, :data:`~extractor.aggregate.METHOD_NOTES`, are in the methods section).
+PLAIN_METHOD = {
+    "ppi": "estimate corrected by the human-checked audit sample",
+    "bounds": "papers checked by people as checked; those still waiting for review at their worst case",
+    "exact": "every paper checked by a person",
+    "machine-only": "machine reading only, not yet checked by people",
+    "verified-subset": "only the papers people have checked",
+}
+#: Failed documents the page names; the rest are counted.
+FAILED_SHOWN = 200
 
 
 def _env() -> Environment:
@@ -55,6 +71,8 @@ def _env() -> Environment:
     )
     env.filters["share"] = fmt_share
     env.filters["count"] = fmt_count
+    env.filters["country"] = country_label
+    env.filters["plain"] = lambda method: PLAIN_METHOD.get(method, method)
     return env
 
 
@@ -200,11 +218,14 @@ def evidence_html(p: dict[str, Any]) -> Markup:
                    f'<td>{_e(f["method"])}{found}</td></tr>')
     out.append("    </table>\n")
     if p["models"]:
+        roles = any(m["role"] for m in p["models"])  # a role column only when the paper's roles were read
         out += ['    <table class="small">\n',
-                "      <tr><th>model as written</th><th>family</th><th>role</th><th>developer</th></tr>\n"]
+                f"      <tr><th>model as written</th><th>family</th>{'<th>role</th>' if roles else ''}"
+                "<th>developer</th></tr>\n"]
         for m in p["models"]:
             dev = f' ({_e(m["developer_country"])})' if m["developer_country"] else ""
-            out.append(f'<tr><td>{_e(m["name"])}</td><td>{_e(m["family"])}</td><td>{_e(m["role"] or "unknown")}</td>'
+            role = f'<td>{_e(m["role"] or "")}</td>' if roles else ""
+            out.append(f'<tr><td>{_e(m["name"])}</td><td>{_e(m["family"])}</td>{role}'
                        f'<td>{_e(m["developer"] or "")}{dev}</td></tr>')
         out.append("    </table>\n")
     out.append("  </details>\n")
@@ -234,17 +255,45 @@ class PaperRows:
         return (index_html(index_row(u)) for u in self.listing.units(self.limit, records=False))
 
 
+@dataclass(frozen=True)
+class FailedDocuments:
+    """The documents that gave no record (ingest or every extraction failed): the first
+    :data:`FAILED_SHOWN` by source file, and how many there are in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+
+    @classmethod
+    def from_store(cls, store: Store, shown: int = FAILED_SHOWN) -> FailedDocuments:
+        rows, total = [], 0
+        for row in store.failed_document_rows():
+            total += 1
+            if len(rows) < shown:
+                rows.append(row)
+        return cls(rows, total)
+
+
 def build_context(s: Summary, *, database: str | None = None, title: str | None = None,
-                  max_papers: int | None = None, generated_at: str | None = None) -> dict[str, Any]:
+                  max_papers: int | None = None, generated_at: str | None = None,
+                  failed: FailedDocuments | None = None, oversight: OversightCurve | None = None) -> dict[str, Any]:
     """The template's data: plain values, estimates, pre-rendered SVG charts, and the papers
-    (by venue, year, title), read from the summary's listing while the page is written."""
+    (by venue, year, title), read from the summary's listing while the page is written.
+
+    ``failed`` and ``oversight`` come from the database (:func:`write_report` reads them);
+    without them their sections are left out.
+    """
     pair = f"{s.pair[0]}–{s.pair[1]}"
+    a, b = (country_name(c) or c for c in s.pair)
     headline = [
-        (f"Papers with both {s.pair[0]} and {s.pair[1]} authors", s.pair_share),
-        ("International papers (two or more countries)", s.international),
-        ("Papers with no country", s.no_country),
+        (f"Papers with authors in both {a} and {b}", s.pair_share),
+        ("International papers (authors in two or more countries)", s.international),
+        ("Papers with no country found", s.no_country),
     ]
-    flows = [(f"{fam} in papers with {c} authors", e) for (fam, c), e in _top(s.flows.by_country, 25)]  # type: ignore[misc]
+    flows = [(f"{fam} in papers with authors in {country_label(c)}", e)
+             for (fam, c), e in _top(s.flows.by_country, 25)]  # type: ignore[misc]
+    roles = [(f"{fam}: {role}", e) for (fam, role), e in s.flows.by_role.items()  # type: ignore[misc]
+             if role != UNKNOWN_ROLE][:25]
+    coded = list(s.countries)[:10]  # the codes the charts show (at most the heatmap's ten), with their names
     return {
         "title": title or f"collabscope report: {pair} collaboration",
         "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
@@ -257,12 +306,17 @@ def build_context(s: Summary, *, database: str | None = None, title: str | None 
         "policy_rows": s.policy.as_rows(),
         "policy_text": s.policy.describe(),
         "headline": headline,
-        "countries": _top(s.countries, 25),
-        "pairs": [(f"{a}–{b}", e) for (a, b), e in _top(s.matrix, 25)],
+        "countries": [(country_label(c), e) for c, e in _top(s.countries, 25)],
+        "pairs": [(f"{country_label(x)} – {country_label(y)}", e) for (x, y), e in _top(s.matrix, 25)],
         "flows": flows,
-        "roles": [(f"{fam}: {role}", e) for (fam, role), e in _top(s.flows.by_role, 25)],  # type: ignore[misc]
+        "roles": roles,
+        "roles_unknown": any(role == UNKNOWN_ROLE for (_f, role) in s.flows.by_role),  # type: ignore[misc]
         "charts": {k: Markup(v) for k, v in charts_svg(s).items()},  # our own escaped SVG
         "chart_titles": CHART_TITLES,
+        "country_key": [(c, country_name(c) or c) for c in coded],
+        "failed": failed,
+        "oversight": oversight,
+        "audit_rate": s.audit.country_set,
         "papers": PaperRows(s.listing, max_papers),
         "paper_index": PaperRows(s.listing, max_papers, evidence=False),
         "papers_total": len(s.listing),
@@ -308,8 +362,11 @@ def write_report(store: Store, out: Path, policy: CountingPolicy | None = None,
     try:
         with store.read_snapshot():
             s = summarize(store, policy, pair)
+            failed = FailedDocuments.from_store(store)
+            curve = store_oversight_curve(store)
             with tmp.open("w", encoding="utf-8") as fh:
-                for chunk in _chunks(s, database=Path(str(store.path)).name, title=title, max_papers=max_papers):
+                for chunk in _chunks(s, database=Path(str(store.path)).name, title=title, max_papers=max_papers,
+                                     failed=failed, oversight=curve):
                     fh.write(chunk)
                     seen = tail + chunk  # a tag split between two pieces still counts once
                     charts += seen.count("<svg")

@@ -12,24 +12,29 @@ paper that never used it:
 * ``names`` match case-insensitively; ``names_cs`` only with the exact case, so "opt
   for", "bloom filter", "glove", "clip the gradient", "Albert", "Bert" are not models.
 * ``require_suffix`` (Yi, Phi, GLM, Falcon, MPT, Zephyr): the bare word is a surname, a
-  letter or a statistics term; only "Yi-34B", "Phi-2", "GLM-4" count.
+  letter or a statistics term; only "Yi-34B", "Phi-2", "GLM-4" count. With ``cited_bare``
+  the bare name also counts when a citation follows it at once ("Falcon [17]", "MPT
+  (MosaicML, 2023)"): a cited proper name is the model, not the word.
 * ``name_like`` (Claude, Kimi, Sora): not when followed by a capitalised word or an
   initial ("Claude Shannon", "Claude E. Shannon") or preceded by a hyphen ("Jean-Claude").
 * ``require_anywhere`` (SAM, MAE): the bare acronym counts only if the text also spells
   the model out ("Segment Anything", "masked autoencoder"); otherwise SAM is likely
   Sharpness-Aware Minimization and MAE mean absolute error.
 * Lower-case "transformer" is a generic word; only "Transformer(s)" is the architecture.
+* A hit inside a web or e-mail address ("atlas.nomic.ai", "@jina.ai") is not a mention,
+  nor is a letter-digit name next to the rest of its series ("E4 E5 E6" in a figure).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from extractor.resolve.entries import MODELS_DIR
+from extractor.schemas import ROLE_STRENGTH, ModelMention, Where
 
 _SUFFIX_WORDS = (
     "chat|instruct|base|large|small|mini|tiny|medium|xl|xxl|turbo|pro|ultra|flash|nano|vl|"
@@ -39,13 +44,68 @@ _SUFFIX_WORDS = (
 _SUFFIX_PART = (
     r"(?:[-_/]?[vV]?\d+(?:\.\d+)*(?:[a-z](?![a-z]))?(?:x\d+)?(?:[BbMmKkTt](?![a-z]))?"  # 2, 3.5, 4o, v5, 7B, 8x7B
     r"|\s\d(?:\.\d+)?(?![\d%.,]\d)(?![\w%])"  # "Llama 2", "Llama 3.1"
+    r"|\s[vV]\d+(?:\.\d+)*(?![\w%])"  # "ConvNeXt V2", "Stable Diffusion v1.5"
     r"|\s\d+(?:\.\d+)?[BbMm](?![\w])"  # "Llama 2 70B"
     rf"|[-_/](?i:{_SUFFIX_WORDS})(?![A-Za-z])"  # -Instruct, -VL, -turbo, -B/16
+    r"|(?:Math|Coder|Code|Chat|Instruct|Vision|Audio|Omni|MoE|VL|Guard)(?![a-z])"  # DeepSeekMath, QwenVL
+    r"|(?:base|large|small|tiny|huge)(?![a-z])"  # BERTbase, T5large: a subscript size that lost its space
     r"|\s(?:Chat|Instruct|Base|Large|Small|Mini|Turbo|Pro|Ultra|Flash|Nano|VL|Vision|Coder|"
-    r"Sonnet|Opus|Haiku|Instant|Omni|XL|XXL)(?![A-Za-z])"
+    r"Sonnet|Opus|Haiku|Instant|Omni|XL|XXL|Code)(?![A-Za-z])"
     r"|\+(?![\w+]))"
 )
 _SUFFIX = f"(?:{_SUFFIX_PART}){{0,6}}"
+# a citation right after a name: "[17]", "[3, 5]", "(Penedo et al., 2023)", "(MosaicML, 2023)"
+_CITED_RE = re.compile(r"\s?(?:\[\d+(?:\s?[,–-]\s?\d+)*\]|\([A-Z][^()\n]{0,60}?(?:19|20)\d\d[a-z]?\))")
+
+# PDF text keeps typographic ligatures ("Stable Diﬀusion"); the matcher knows both forms.
+_LIGATURES = (("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"), ("fl", "\ufb02"))
+
+
+_CAMEL_JOINT = re.compile(r"(?<=[a-z]{2})(?=[A-Z][A-Za-z]{2})")
+
+
+def _split_forms(name: str) -> list[str]:
+    """"OpenLLaMA" -> "Open LLaMA", "Open-LLaMA" (one joint at a time, lower to upper case)."""
+    if " " in name or "-" in name:
+        return []
+    out = []
+    for m in _CAMEL_JOINT.finditer(name):
+        out += [name[: m.start()] + " " + name[m.start():], name[: m.start()] + "-" + name[m.start():]]
+    return out
+
+
+def _ligature_form(name: str) -> str:
+    for plain, lig in _LIGATURES:
+        name = name.replace(plain, lig)
+    return name
+
+
+# "atlas.nomic.ai/map", "huggingface.co/…/bge-m3": a name inside a web or e-mail address
+_DOMAIN_AFTER = re.compile(r"\.(?:[a-z][a-z0-9-]*\.)*(?:ai|com|org|net|io|co|cn|edu|dev|app|be|me|ly|gl|tv|uk|de|fr|jp)\b"
+                           r"|\.[a-z]{2,6}/")
+# "E0 … E5 … E10" in a figure: one symbol of an indexed series, not the model E5
+_INDEXED = re.compile(r"[A-Z]\d{1,2}")
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] part of a host name or e-mail address ("atlas.nomic.ai", "@jina.ai")?"""
+    before = text[start - 1 : start] if start else ""
+    return before in (".", "@") or _DOMAIN_AFTER.match(text, end) is not None
+
+
+def _is_indexed_symbol(text: str, start: int, end: int) -> bool:
+    """A one-letter-plus-digits name ("E5", "T5") next to other members of its series
+    ("E4", "E6" within a few lines) is a symbol in an equation or figure, not a model."""
+    name = text[start:end]
+    if _INDEXED.fullmatch(name) is None:
+        return False
+    window = text[max(0, start - 80) : end + 80]
+    letter = name[0]
+    return any(s != name for s in re.findall(rf"(?<![\w]){letter}\d{{1,2}}(?![\w])", window))
+
+
+#: Kinds that the model-mention convention puts in its extended tier as a whole.
+EXTENDED_KINDS = frozenset({"recsys", "word-embedding"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +117,17 @@ class FamilyInfo:
     developer_country: str | None
     kind: str
     note: str | None = None
+    source: str = "curated"  # curated | transformers | timm | mteb | vllm: registry families may lack a developer
+    attention: bool | None = None  # False: a vision network without self-attention (a CNN or MLP backbone)
+
+    @property
+    def extended_tier(self) -> bool:
+        """Is the family outside the core tier of the model-mention convention (see
+        ``docs/ACCURACY.md``)? The core tier is pretrained models and the Transformer /
+        foundation-model lineage; recommender models, static word embeddings and vision
+        networks without self-attention (ResNet, VGG, EfficientNet, RegNet …) are "other
+        named neural models", listed best-effort only."""
+        return self.kind in EXTENDED_KINDS or (self.kind == "vision" and self.attention is False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +150,12 @@ class _Rule:
     name_like: bool = False
     require_anywhere: re.Pattern[str] | None = None
     veto_next: re.Pattern[str] | None = None
+    cited_bare: bool = False
+
+
+def _family_key(name: str) -> str:
+    """A family name compared without case, spaces or punctuation ("Stable-Diffusion")."""
+    return re.sub(r"[\W_]+", "", name.casefold())
 
 
 def _trie_regex(words: list[str]) -> str:
@@ -106,40 +183,67 @@ class Taxonomy:
     def __init__(self, path: Path | None = None) -> None:
         data = json.loads((path or MODELS_DIR / "families.json").read_text(encoding="utf-8"))
         self._families: dict[str, FamilyInfo] = {}
+        self._by_key: dict[str, FamilyInfo] | None = None  # _family_key(family) -> info, built on first use
+        self._insensitive_names: list[tuple[str, _Rule]] = []  # as written, for the split forms
         self._insensitive: dict[str, _Rule] = {}  # casefolded name -> rule
         self._sensitive: dict[str, _Rule] = {}  # exact name -> rule
         for fam in data["families"]:
             info = FamilyInfo(fam["family"], fam.get("developer"), fam.get("developer_country"),
-                              fam["kind"], fam.get("note"))
+                              fam["kind"], fam.get("note"), fam.get("source", "curated"), fam.get("attention"))
             if info.family in self._families:
                 raise ValueError(f"families.json: family {info.family!r} is listed twice")
             self._families[info.family] = info
             anywhere = re.compile(fam["require_anywhere"]) if fam.get("require_anywhere") else None
             # matched with .match(text, end): anchored at the end of the hit already
             veto = re.compile(fam["veto_next"].lstrip("^")) if fam.get("veto_next") else None
+            # the first family listing a name keeps it: curated entries precede registry ones
             for name in fam.get("names", []):
-                self._insensitive[name.casefold()] = _Rule(info, False, veto_next=veto)
+                self._insensitive.setdefault(name.casefold(), _Rule(info, False, veto_next=veto))
+                self._insensitive_names.append((name, self._insensitive[name.casefold()]))
             for name in fam.get("names_cs", []):
-                self._sensitive[name] = _Rule(info, True, bool(fam.get("require_suffix")),
-                                              bool(fam.get("name_like")), anywhere, veto)
-        trie_i = _trie_regex(sorted(self._insensitive))
+                self._sensitive.setdefault(name, _Rule(info, True, bool(fam.get("require_suffix")),
+                                                       bool(fam.get("name_like")), anywhere, veto,
+                                                       bool(fam.get("cited_bare"))))
+        # "OpenLLaMA" is also printed "Open LLaMA" / "Open-LLaMA": the split forms, exact case only
+        for name, rule in [*self._sensitive.items(), *((n, r) for n, r in self._insensitive_names)]:
+            for form in _split_forms(name):
+                self._sensitive.setdefault(form, replace(rule, case_sensitive=True, require_suffix=False,
+                                                         name_like=False, require_anywhere=None))
+        for name, rule in list(self._sensitive.items()):
+            self._sensitive.setdefault(_ligature_form(name), rule)
+        words_i = set(self._insensitive) | {_ligature_form(n) for n in self._insensitive}  # casefold undoes it
+        trie_i = _trie_regex(sorted(words_i))
         trie_s = _trie_regex(sorted(self._sensitive))
+        # an optional multilingual "m" before a capital: mBERT, mT5, mDPR, mE5, mContriever
         self._regex = re.compile(
-            rf"(?<![\w])(?:(?P<i>(?i:{trie_i}))|(?P<s>{trie_s}))(?P<suf>{_SUFFIX})(?![\w])")
+            rf"(?<![\w])(?:m(?=[A-Z]))?(?:(?P<i>(?i:{trie_i}))|(?P<s>{trie_s}))(?P<suf>{_SUFFIX})(?![\w])")
 
     # ------------------------------------------------------------------ queries
     def families(self) -> list[FamilyInfo]:
         return list(self._families.values())
 
     def family(self, name: str) -> FamilyInfo | None:
-        """Family of a model name ("LLaMA-2-7B" -> Llama) or of a family name itself."""
+        """Family of a model name ("LLaMA-2-7B" -> Llama) or of a family name in any case or
+        punctuation ("gpt", "stable-diffusion")."""
         if name in self._families:
             return self._families[name]
-        for fam, info in self._families.items():
-            if fam.casefold() == name.strip().casefold():
-                return info
+        if self._by_key is None:
+            keys: dict[str, FamilyInfo] = {}
+            for fam, fam_info in self._families.items():
+                keys.setdefault(_family_key(fam), fam_info)
+            self._by_key = keys
+        found = self._by_key.get(_family_key(name))
+        if found is not None:
+            return found
         hits = self.find(name.strip())
         return self._families[hits[0].family] if hits and hits[0].start == 0 else None
+
+    def canonical(self, name: str) -> str:
+        """The one spelling of a family every backend, the store and the reports use: the
+        taxonomy's family name when the name is known ("gpt", "GPT-4o" -> "GPT"), else the
+        name with its whitespace normalised (a family the taxonomy lacks stays itself)."""
+        info = self.family(name)
+        return info.family if info is not None else " ".join(name.split())
 
     def find(self, text: str) -> list[ModelHit]:
         """Every model mention in ``text`` in order (callers count and aggregate)."""
@@ -153,6 +257,8 @@ class Taxonomy:
             end = m.end()
             if rule.veto_next is not None and rule.veto_next.match(text, end):
                 continue
+            if _in_address(text, m.start(), end) or (base_s and _is_indexed_symbol(text, m.start(), end)):
+                continue
             if rule.case_sensitive and not self._gates_pass(rule, text, m.start(), end, suffix, anywhere_cache):
                 continue
             name = text[m.start() : end]
@@ -163,10 +269,9 @@ class Taxonomy:
     @staticmethod
     def _gates_pass(rule: _Rule, text: str, start: int, end: int, suffix: str,
                     anywhere_cache: dict[str, bool]) -> bool:
-        if rule.require_suffix and not any(c.isdigit() for c in suffix) and not suffix.strip("-_ "):
-            return False
-        if rule.require_suffix and not suffix:
-            return False
+        if rule.require_suffix and (not suffix or (not any(c.isdigit() for c in suffix) and not suffix.strip("-_ "))):
+            if not (rule.cited_bare and _CITED_RE.match(text, end)):
+                return False
         if rule.name_like and not suffix:
             after = text[end : end + 4]
             if re.match(r"\s+(?:[A-Z]\.|[A-Z][a-z])", after) or (start > 0 and text[start - 1] == "-"):
@@ -184,3 +289,42 @@ class Taxonomy:
 def get_taxonomy() -> Taxonomy:
     """The shared taxonomy, compiled on first use."""
     return Taxonomy()
+
+
+def canonical_family(name: str) -> str:
+    """:meth:`Taxonomy.canonical` of the shared taxonomy."""
+    return get_taxonomy().canonical(name)
+
+
+_WHERE_ORDER = {Where.TITLE: 0, Where.ABSTRACT: 1, Where.BODY: 2}
+
+
+def canonical_mentions(mentions: list[ModelMention], taxonomy: Taxonomy | None = None) -> list[ModelMention]:
+    """Mentions with canonical family names, one per family.
+
+    Backends name families their own way (an LLM answer may say "gpt" where the rules say
+    "GPT"); a report counts families, so two spellings would be two rows. Mentions that
+    fall into one family are merged: counts add up, the strongest role and the earliest
+    zone win, the first mention keeps its name and evidence. A known family also takes the
+    taxonomy's developer and developer country when the mention has none.
+    """
+    tax = taxonomy or get_taxonomy()
+    merged: dict[str, ModelMention] = {}
+    for m in mentions:
+        family = tax.canonical(m.family)
+        info = tax.family(family)
+        update: dict = {"family": family}
+        if info is not None and m.developer is None and m.developer_country is None:
+            update |= {"developer": info.developer, "developer_country": info.developer_country}
+        cur = merged.get(family)
+        if cur is None:
+            merged[family] = m.model_copy(update=update)
+            continue
+        cur.count += m.count
+        if m.role is not None and (cur.role is None or ROLE_STRENGTH[m.role] > ROLE_STRENGTH[cur.role]):
+            cur.role = m.role
+        if m.where is not None and (cur.where is None or _WHERE_ORDER[m.where] < _WHERE_ORDER[cur.where]):
+            cur.where = m.where
+        if cur.evidence is None and m.evidence is not None:
+            cur.evidence = m.evidence
+    return sorted(merged.values(), key=lambda m: (-m.count, m.family))

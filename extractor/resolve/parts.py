@@ -25,7 +25,7 @@ _DEPT_START = frozenset(
 _ORG_WORDS = frozenset(
     "university college institute school laboratory center academy research technology "
     "technologies hospital foundation polytechnic observatory agency ministry council "
-    "society company group ai labs lab corporation inc ltd llc gmbh ag plc".split())
+    "society company group ai labs lab corporation inc ltd llc gmbh ag plc tech".split())
 _INDUSTRY_WORDS = frozenset("inc ltd llc corp corporation gmbh ag plc company co technologies".split())
 _ACADEMIA_WORDS = frozenset("university college polytechnic universitat universite universidad universita school".split())
 _GOVERNMENT_WORDS = frozenset("ministry agency government bureau".split())
@@ -40,7 +40,7 @@ def org_segment(text: str, places: list[PlaceHit]) -> tuple[str, int, int] | Non
     """The comma-separated part that names the organisation, for unknown ones."""
     best = None
     text = _CORP_COMMA_RE.sub(lambda m: " " + m.group(1), text)  # "Foo ML, Inc." is one name
-    for m in re.finditer(r"[^,;]+", text):
+    for m in re.finditer(r"(?:[^,;–—\s]|\s(?![–—-]\s))+", text):  # " – " parts a school from its university
         seg = m.group().strip()
         if not seg:
             continue

@@ -2,8 +2,9 @@
 
 The review UI draws these: the boxes of each field's evidence on page 1 (from the stored
 character offsets and span bboxes, so an affiliation is boxed on its own even when it
-shares a line), which affiliations are most likely wrong (the quick "fix country"
-control starts there), the backends' readings side by side, the list of ISO countries
+shares a line), the enlarged crop around each flagged affiliation and which pages to show
+(page 2 when the author block continues there), which affiliations are most likely wrong
+(the quick "fix country" control starts there), the backends' readings side by side, the list of ISO countries
 with names for a searchable select, and untrusted paper text made inert for display.
 
 Floor 3: pure functions over schemas; never imports streamlit.
@@ -53,6 +54,14 @@ def country_name(code: str | None) -> str:
 def country_codes() -> tuple[str, ...]:
     """Every valid code, sorted: the options of the country select."""
     return tuple(sorted(VALID_COUNTRY_CODES))
+
+
+def country_code(text: str | None) -> str | None:
+    """The ISO 3166 alpha-2 code a reviewer typed ("de", " DE ", "uk" is not one), or
+    None when it is not a valid code. The review screen's country fields take codes
+    only: two keys and Enter, with no list to filter, and a typo is refused, never saved."""
+    code = (text or "").strip().upper()
+    return code if len(code) == 2 and code in VALID_COUNTRY_CODES else None
 
 
 def country_label(code: str | None) -> str:
@@ -207,6 +216,97 @@ def evidence_boxes(record: PaperRecord, front: FrontMatter | None,
         for page, rect in _evidence_rects(m.evidence, front):
             out.append(EvidenceBox("model", m.family, page, rect))
     return out
+
+
+# --------------------------------------------------------------------------- crops and pages
+
+Rect = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class EvidenceCrop:
+    """The part of a page to show, enlarged, next to one flagged affiliation: its boxes
+    with a margin of the lines around them, wide enough to read the neighbouring text."""
+
+    aff_id: int
+    page: int
+    rect: Rect  # PDF points on ``page``; the renderer clips it to the page
+
+
+#: Points of context kept around a field's boxes (about a line above and below).
+CROP_MARGIN = 14.0
+#: A crop is at least this wide (points), centred on the field, so a short affiliation
+#: still shows what is printed beside it (a marker, a country on the next column).
+CROP_MIN_WIDTH = 300.0
+
+
+def _union(rects: Sequence[Rect]) -> Rect:
+    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+
+
+def crop_around(rects: Sequence[Rect], page_width: float, page_height: float, *,
+                margin: float = CROP_MARGIN, min_width: float = CROP_MIN_WIDTH) -> Rect:
+    """The clip that shows ``rects`` with their context, inside the page."""
+    x0, y0, x1, y1 = _union(rects)
+    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    if x1 - x0 < min_width:
+        mid = (x0 + x1) / 2
+        x0, x1 = mid - min_width / 2, mid + min_width / 2
+        if x0 < 0:
+            x0, x1 = 0.0, min(min_width, page_width)
+        elif x1 > page_width:
+            x0, x1 = max(page_width - min_width, 0.0), page_width
+    return (max(x0, 0.0), max(y0, 0.0), min(x1, page_width), min(y1, page_height))
+
+
+def flagged_crops(record: PaperRecord, front: FrontMatter | None, flagged_ids: Sequence[int]) -> list[EvidenceCrop]:
+    """One crop per flagged affiliation the PDF shows (in ``flagged_ids`` order); an
+    affiliation whose text was not found on a page has no crop (the page view says so)."""
+    by_id = {a.id: a for a in record.affiliations}
+    width, height = (front.width, front.height) if front is not None else (612.0, 792.0)
+    out = []
+    for aid in flagged_ids:
+        aff = by_id.get(aid)
+        rects = _evidence_rects(aff.evidence, front) if aff is not None else []
+        if not rects:
+            continue
+        page = rects[0][0]
+        out.append(EvidenceCrop(aid, page, crop_around([r for p, r in rects if p == page], width, height)))
+    return out
+
+
+#: The author block "reaches the bottom" of page 1 when its last line ends below this share
+#: of the page height (the rest of it is then on page 2).
+BLOCK_BOTTOM = 0.85
+
+
+def pages_to_show(record: PaperRecord, front: FrontMatter | None, page_count: int) -> list[int]:
+    """The pages (0-based) the record page shows: page 1, and page 2 when the author
+    block continues there.
+
+    It continues there when a field's evidence is on page 2, when the page-1 author or
+    affiliation block (or an author's or affiliation's text) runs to the foot of the page, or when an affiliation or an
+    author's link to one cannot be seen on page 1 (not found in its text, or an author
+    with no affiliation) in a document that has a second page.
+    """
+    pages = {0}
+    for ev in [record.title_evidence, *(a.evidence for a in record.authors),
+               *(a.evidence for a in record.affiliations)]:
+        if ev is not None and ev.grounded and ev.page > 0 and ev.bbox is not None:
+            pages.add(ev.page)
+    if page_count >= 2:
+        unseen = any(not _evidence_rects(a.evidence, front) for a in record.affiliations)
+        unlinked = any(not a.affiliation_ids for a in record.authors)
+        height = front.height if front is not None else 792.0
+        rects = [r for x in (*record.authors, *record.affiliations) for p, r in _evidence_rects(x.evidence, front)
+                 if p == 0]
+        bottom = any(r[3] >= BLOCK_BOTTOM * height for r in rects)
+        if front is not None and front.lines:
+            block = [i for i in (*front.author_lines, *front.affiliation_lines) if 0 <= i < len(front.lines)]
+            bottom = bottom or any(front.lines[i].bbox[3] >= BLOCK_BOTTOM * height for i in block)
+        if unseen or unlinked or bottom or not record.affiliations:
+            pages.add(1)
+    return sorted(p for p in pages if p < max(page_count, 1))
 
 
 # --------------------------------------------------------------------------- backends side by side

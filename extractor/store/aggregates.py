@@ -254,6 +254,37 @@ class AggregateStore(StoreBase):
         finally:
             cursor.close()
 
+    def unreviewed_p_wrong(self, page_size: int = PAGE_SIZE) -> Iterator[float | None]:
+        """P(country set wrong) of every machine-owned record, in the order review reaches them.
+
+        Machine-owned = status queued, in_review or machine (verified, rejected and failed
+        records are left out). The order is the review queue's (queued and in-review
+        records first, by routing priority, then P(wrong), then paper id), then the
+        confident machine records in the same order. The value is routing's stored
+        ``review_signals.p_wrong``, else ``1 - confidence``, else None (never scored).
+        Streamed from one cursor: one float per record reaches Python.
+        """
+        try:
+            cursor = self.db.conn.execute(
+                """SELECT coalesce(s.p_wrong, 1 - r.confidence) FROM records r
+                   LEFT JOIN review_signals s USING (paper_id)
+                   WHERE r.status IN ('queued', 'in_review', 'machine')
+                   ORDER BY r.status = 'machine', r.priority DESC, coalesce(r.confidence, 1), r.paper_id""")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+        try:
+            while True:
+                try:
+                    batch = cursor.fetchmany(page_size)
+                except sqlite3.Error as exc:
+                    raise _explain(exc, self.path) from None
+                if not batch:
+                    return
+                for (value,) in batch:
+                    yield value
+        finally:
+            cursor.close()
+
     # ------------------------------------------------------------------ bulk load (benchmarks, tests)
 
     #: Columns :meth:`bulk_load_records` requires of each row (the ``records`` layout).

@@ -15,6 +15,7 @@ on :class:`~extractor.store.base.StoreBase`:
 - :mod:`.queue`         routing and the review queue
 - :mod:`.aggregates`    paged reads for aggregates, the report and export
 - :mod:`.evaluation`    what evaluation and simulation read
+- :mod:`.venue`         venue metadata from collectors and OpenReview author profiles
 
 :class:`Store` itself holds the lifecycle (open, migrate, close) and the file-level
 upkeep: checks, statistics and checkpoint (:meth:`Store.optimize`), and a consistent copy
@@ -44,6 +45,7 @@ from extractor.store.reconcile import ReconcileStore
 from extractor.store.records import RecordStore, record_data_hash
 from extractor.store.review_work import ReviewWorkStore
 from extractor.store.runs import RunStore
+from extractor.store.venue import VenueStore
 
 __all__ = ["OPEN_RETRY_SECONDS", "Store", "document_row", "record_data_hash", "utcnow"]
 
@@ -52,7 +54,7 @@ OPEN_RETRY_SECONDS = 30.0
 
 
 class Store(RunStore, DocumentStore, RecordStore, ReviewWorkStore, DocumentIngestStore, LLMCallStore,
-            ReconcileStore, CalibrationStore, QueueStore, AggregateStore, EvaluationStore):
+            ReconcileStore, CalibrationStore, QueueStore, AggregateStore, EvaluationStore, VenueStore):
     """A collabscope database. Open with :meth:`open`; close when done (or use ``with``).
 
     The methods are grouped by the part of the schema or the stage that calls them, one

@@ -301,6 +301,51 @@ def m007_queue_order_index(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_review_signals_audit_u ON review_signals (audit_u, paper_id)")
 
 
+@migrations(name="m008_venue_metadata")
+def m008_venue_metadata(db: Database) -> None:
+    """What collectors found at a venue (``venue_papers``) and OpenReview author profiles (``author_profiles``).
+
+    A venue paper is keyed ``"{source}:{source_id}"`` and linked to its document by
+    ``sha256`` once its PDF was collected; see :mod:`extractor.store.venue`.
+    """
+    db.table("venue_papers").create(
+        {
+            "key": str,  # "{source}:{source_id}"
+            "source": str,  # openreview, arxiv, paperlists
+            "source_id": str,
+            "venue": str,
+            "year": int,
+            "title": str,
+            "decision": str,
+            "pdf_url": str,
+            "site_url": str,
+            "sha256": str,  # the document, once the PDF was collected; NULL = metadata only
+            "authors": str,  # JSON list, paper order: name, id, email_domain, affiliations
+            "source_countries": str,  # JSON: the source's own country labels, for comparison only
+            "extra": str,  # JSON
+            "collected_at": str,
+            "run_id": int,
+        },
+        pk="key",
+        if_not_exists=True,
+    )
+    db.table("venue_papers").create_index(["source", "source_id"], unique=True, if_not_exists=True)
+    db.table("venue_papers").create_index(["sha256"], if_not_exists=True)
+    db.table("venue_papers").create_index(["venue", "year"], if_not_exists=True)
+    db.table("author_profiles").create(
+        {
+            "profile_id": str,
+            "source": str,
+            "names": str,  # JSON list
+            "history": str,  # JSON list of positions: position, institution, domain, country, start, end
+            "email_domains": str,  # JSON list
+            "fetched_at": str,
+        },
+        pk="profile_id",
+        if_not_exists=True,
+    )
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     pending = [m.name for m in migrations.pending(db)]

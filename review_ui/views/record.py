@@ -13,7 +13,9 @@ record and keeps the reviewer's edits to re-apply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import streamlit as st
 from pydantic import ValidationError
@@ -126,8 +128,12 @@ def cb_approve(pid: str, version: int) -> None:
 
 
 def cb_quick_fix(pid: str, version: int, aid: int, key: str) -> None:
-    """The quick country fix: set one affiliation's country, save as verified, next record."""
-    code = S.get(key)
+    """The quick country fix: set one affiliation's country, save as verified, next record.
+    A code that is not ISO 3166 is refused with a message; the record stays open."""
+    ok, code = editor.parse_country(key)
+    if not ok:
+        common.flash("error", S.pop("_editor_msg", "Not a country code."))
+        return
     if not code:
         return
     store, who = common.store(), common.reviewer()
@@ -355,26 +361,53 @@ def _stale_panel(pid: str, current: PaperContent) -> None:
         b.button("Drop my edits", key="drop_stale", on_click=cb_drop_stale, args=(pid,))
 
 
-def _qf_key(dkey: str, aid: int) -> str:
+def _qf_key(dkey: str, aid: int | str) -> str:
     return f"qf-{dkey.replace(':', '-')}-{aid}"
 
 
+def cb_quick_add(dkey: str, key: str) -> None:
+    """A record without affiliations: add the one typed (to the draft, unsaved)."""
+    raw = (S.get(key) or "").strip()
+    if raw and editor.get(dkey) is not None:
+        editor.add_affiliation(dkey, raw)
+        S[key] = ""
+        common.flash("info", "Affiliation added to your edits: F sets its country, A saves.")
+
+
 def _quick_fix(pid: str, version: int, dkey: str, content: dict, flagged: list[int],
-               flags: dict[int, list[str]]) -> None:
-    """Country selects for the flagged affiliations; the first is what "F" focuses."""
-    if not flagged:
-        return
+               flags: dict[int, list[str]], crops: dict[int, Callable[[], render.PageImage]]) -> None:
+    """Country code fields for the flagged affiliations, each with the PDF where its text
+    is printed (enlarged); the first field is what "F" focuses. With nothing flagged the
+    first affiliation's country is offered (so F always lands in a field), and with no
+    affiliation at all a field to add one. A crop is rendered after its field is on the
+    page, so a render that is not cached yet never delays the keyboard."""
     by_id = {a["id"]: a for a in content["affiliations"]}
+    targets = flagged or [a["id"] for a in content["affiliations"][:1]]
     with st.container(border=True, key="quickfix"):
-        st.caption("Fix country — F focuses the first; type a code or name, Enter saves and opens the next record")
-        for aid in flagged:
+        if not targets:
+            st.caption("No affiliations — F focuses this field: type one as printed, Enter adds it to your edits")
+            st.text_input("New affiliation", key=_qf_key(dkey, "new"), placeholder="affiliation, as printed",
+                          label_visibility="collapsed", on_change=cb_quick_add, args=(dkey, _qf_key(dkey, "new")))
+            return
+        st.caption(("Fix country — F focuses the first" if flagged else "Nothing flagged — F focuses the first "
+                    "affiliation's country") + "; type the two-letter code, Enter saves and opens the next record")
+        for aid in targets:
             aff = by_id[aid]
             key = _qf_key(dkey, aid)
             a, b = st.columns([3, 2])
             a.text(f"[{aid}] {view.inert(aff['raw'], 160)}")
-            a.caption(" · ".join(flags.get(aid, [])))
+            if flags.get(aid):
+                a.caption(" · ".join(flags[aid]))
             with b:
-                editor.country_select(key, aff.get("country"), on_change=cb_quick_fix, args=(pid, version, aid, key))
+                editor.country_field(key, aff.get("country"), on_change=cb_quick_fix, args=(pid, version, aid, key))
+            if aid not in flagged:
+                continue
+            make = crops.get(aid)
+            crop = make() if make is not None else None
+            if crop is not None and crop.png:
+                st.image(crop.png, width="stretch")
+            elif crop is None:
+                st.caption("Not found on the page: see the whole page or page 2 on the left.")
 
 
 def main() -> None:
@@ -387,7 +420,13 @@ def main() -> None:
 @st.fragment
 def record_view() -> None:
     """The record and its actions, as a fragment: a decision reruns only this part of the
-    page (not the router, the sign-in gate or the sidebar), so the next record shows sooner."""
+    page (not the router, the sign-in gate or the sidebar), so the next record shows sooner.
+    While it runs the background prefetch of the next pages waits (:func:`render.page_run`)."""
+    with render.page_run():
+        _record_view()
+
+
+def _record_view() -> None:
     store, n = common.store(), common.nav()
     pid = _resolve_current(n)
     common.show_flash()
@@ -429,10 +468,12 @@ def record_view() -> None:
     view_record = record.model_copy(update={
         "title": base.title, "title_evidence": base.title_evidence, "authors": base.authors,
         "affiliations": base.affiliations, "model_mentions": base.model_mentions}) if double else record
-    extractions = store.extractions_for(record.sha256)
-    pairs = [(m, e) for m, e, _ in extractions]
+    doc, pairs = render.record_evidence(store, record)
     flags = view.affiliation_flags(view_record, pairs)
     flagged = render.display_flagged(view_record, pairs, {a["id"] for a in draft["content"]["affiliations"]})
+    boxes = view.evidence_boxes(view_record, doc.front, flagged) if doc is not None else []
+    crops = ({c.aff_id: partial(render.crop_image, doc, boxes, c)
+              for c in view.flagged_crops(view_record, doc.front, flagged)} if doc is not None else {})
 
     _action_bar(pid, record.version, dirty, double)
     other = None if double else _renew(pid, record.status)
@@ -472,32 +513,58 @@ def record_view() -> None:
                 for r in rows:
                     st.text(f"{r['field']} —  " + "   ·   ".join(f"{k}: {view.inert(str(v), 200)}" for k, v in r.items()
                                                                  if k not in ("field", "differs")))
-        _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags)
-        # Lazy tabs: only the open one is built (fewer widgets to draw per record = faster next record).
-        tabs = st.tabs(["Affiliations", "Authors", "Title & models", "Backends", "History"], key="record_tab",
-                       on_change="rerun")
+        _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags, crops)
+        # Lazy tabs: only the open one is built. The first is a plain-text overview: the
+        # editors' selects and inputs are most of what the browser draws per record, so they
+        # are built only once the reviewer opens an editor tab (which then stays open for
+        # the next records: the choice is kept in the session).
+        tabs = st.tabs(["Overview", "Affiliations", "Authors", "Title & models", "Backends", "History"],
+                       key="record_tab", on_change="rerun")
         if tabs[0].open:
             with tabs[0]:
-                editor.render_affiliations(dkey, flags)
+                _overview(draft["content"], flags)
         if tabs[1].open:
             with tabs[1]:
-                editor.render_authors(dkey)
+                editor.render_affiliations(dkey, flags)
         if tabs[2].open:
             with tabs[2]:
-                editor.render_title_and_models(dkey)
+                editor.render_authors(dkey)
         if tabs[3].open:
             with tabs[3]:
+                editor.render_title_and_models(dkey)
+        if tabs[4].open:
+            with tabs[4]:
                 rows = view.backend_comparison(view_record, pairs)
                 st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items()} for r in rows], hide_index=True,
                              width="stretch")
-        if tabs[4].open:
-            with tabs[4]:
+        if tabs[5].open:
+            with tabs[5]:
                 _history(store, pid, double)
         editor.render_save_bar(dkey, cb_approve, (pid, record.version))
     with left:
-        _page(store, record.sha256, view_record, flagged)
+        _page(doc, boxes, view_record)
     if not double:  # render the next records' pages while the reviewer reads this one
         render.prefetch(common.db_path(), filters=common.queue_filters(n), audit=n.mode == "audit")
+
+
+def _overview(content: dict, flags: dict[int, list[str]]) -> None:
+    """The record as it stands (with any unsaved edits), as plain text: each author with
+    their affiliation ids, each affiliation with its country. Editing is on the next tabs."""
+    st.caption("Authors → affiliations, and what each affiliation was read as. Edit on the Affiliations, "
+               "Authors and Title & models tabs (the tab you pick stays open for the next records).")
+    people = "; ".join(f"{view.inert(a['name'], 80)} [{', '.join(map(str, a['affiliation_ids'])) or '–'}]"
+                       for a in content["authors"])
+    st.text(people or "(no authors)")
+    for aff in content["affiliations"]:
+        where = view.inert(aff.get("institution") or "", 80)
+        line = f"[{aff['id']}] {view.inert(aff['raw'], 200)} → {view.country_label(aff.get('country'))}"
+        if where and where not in line:
+            line += f" ({where})"
+        if aff["id"] in flags:
+            line += "   ⚠ " + " · ".join(flags[aff["id"]])
+        st.text(line)
+    if not content["affiliations"]:
+        st.text("(no affiliations)")
 
 
 def _history(store, pid: str, double: bool) -> None:  # type: ignore[no-untyped-def]
@@ -511,19 +578,27 @@ def _history(store, pid: str, double: bool) -> None:  # type: ignore[no-untyped-
                   for h in hist], hide_index=True, width="stretch")
 
 
-def _page(store, sha256: str, view_record, flagged: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Page 1 with evidence boxes; if the PDF is gone, say so and show the extracted text."""
-    try:
-        doc = store.get_document(sha256, with_full_text=False)
-    except NotFoundError:
+def _page(doc, boxes: list[view.EvidenceBox], view_record) -> None:  # type: ignore[no-untyped-def]
+    """Page 1 with evidence boxes (where the evidence is, or the whole page on demand),
+    and page 2 when the author block continues there; if the PDF is gone, say so and
+    show the extracted text."""
+    if doc is None:
         st.warning("The source document is not in the database; the form still works.")
         return
-    boxes = view.evidence_boxes(view_record, doc.front, flagged)
-    img = render.page_image(doc, boxes)
+    whole = st.toggle("Whole pages", key="whole_pages", help="Show page 1 uncut (and page 2), larger")
+    pages = view.pages_to_show(view_record, doc.front, doc.page_count)
+    if whole and doc.page_count >= 2 and 1 not in pages:
+        pages.append(1)
+    img = render.page_image(doc, boxes, zoom=2.0 if whole else 1.4, whole=whole)
     if img.problem:
         st.warning(common._md_escape(img.problem))
     if img.png:
         st.image(img.png, caption=render.LEGEND, width="stretch")
+        for page in pages[1:]:
+            more = render.page_image(doc, boxes, zoom=2.0 if whole else 1.4, page=page)
+            if more.png:
+                st.caption(f"Page {page + 1}" + ("" if whole else ": the author block continues here"))
+                st.image(more.png, width="stretch")
     elif doc.front is not None:
         st.caption("Page 1 text (as extracted)")
         st.code("\n".join(view.inert(line, 300) for line in doc.front.text.splitlines()[:80]), language=None,

@@ -80,6 +80,14 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         start_reviewing(page)
         wait_record(page, ids["munich"])
         wait_fix_key(page, ids["munich"])
+        # the flagged affiliation's crop sits with its country field, enlarged: the 10-point
+        # line is drawn wider than the whole page-1 view shows it
+        crop = page.locator(".st-key-quickfix [data-testid='stImage'] img")
+        crop.wait_for()
+        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=crop.element_handle())
+        widths = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+                               ".map(i => i.naturalWidth)")
+        assert len(widths) == 2 and widths[1] >= 900  # the page view, then the crop rendered ~960 px wide
         shot(page, "record-page")
 
         keys = Keys(page)  # one wrong country: F, two letters, Enter
@@ -88,6 +96,8 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         keys.press("Enter")
         wait_record(page, ids["cambridge"])
         assert keys.count == 4
+        # Enter left the field: on the next record the letter keys are shortcuts, not text
+        assert page.evaluate("() => !['INPUT', 'TEXTAREA'].includes(document.activeElement.tagName)")
         rec = record(tmp_path / "k.db", ids["munich"])
         assert rec.status == RecordStatus.VERIFIED
         assert (rec.affiliations[0].country, rec.affiliations[0].country_method) == ("DE", Method.HUMAN)
@@ -115,12 +125,22 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         wait_record(page, ids["eth"])
         rec = record(tmp_path / "k.db", ids["tsinghua"])
         assert rec.status == RecordStatus.VERIFIED and rec.affiliations[0].country == "US"
+
+        keys = Keys(page)  # nothing flagged on eth: F still lands in a field (its first
+        for key in ("f", "a", "t", "Enter"):  # affiliation's code, CH, replaced by what is typed)
+            keys.press(key)
+        wait_record(page, ids["toronto"])
+        assert keys.count == 4
+        rec = record(tmp_path / "k.db", ids["eth"])
+        assert rec.status == RecordStatus.VERIFIED and rec.affiliations[0].country == "AT"
         with Store.open(tmp_path / "k.db") as s:
             assert [r["action"] for r in s.log_rows(actor="alice")].count("undo") == 1
 
 
 def _set_editor_country(page, pid: str, letters: str) -> None:  # type: ignore[no-untyped-def]
     box = page.locator(f".st-key-ed-{pid}-af-0-country input")
+    if not box.count():  # the editor tab is not open yet (the record opens on the overview)
+        page.get_by_role("tab", name="Affiliations").click()
     box.click()
     box.fill(letters)
     page.keyboard.press("Enter")

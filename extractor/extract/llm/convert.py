@@ -23,6 +23,7 @@ import pycountry
 from extractor.extract.llm.answers import FrontMatterAnswer, LLMAffiliation, RolesAnswer
 from extractor.extract.llm.render import Candidate
 from extractor.resolve.grounding import locate
+from extractor.resolve.models import Taxonomy, canonical_mentions
 from extractor.schemas import (
     ROLE_STRENGTH,
     VALID_COUNTRY_CODES,
@@ -206,7 +207,7 @@ class Converter:
                                              evidence=ev)
             if mm.role is not None:
                 self._promote(found, family, mm.role, None, mm.evidence, text)
-        return sorted(found.values(), key=lambda m: (-m.count, m.family))
+        return canonical_mentions(list(found.values()), self.taxonomy if isinstance(self.taxonomy, Taxonomy) else None)
 
     @staticmethod
     def _promote(found: dict[str, ModelMention], family: str, role: Role, cand: Candidate | None,

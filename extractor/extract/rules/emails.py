@@ -3,7 +3,8 @@
 Emails come from layout (brace groups ``{a,b}@x`` already expanded, in print order).
 Each (email, author) pair gets a score from the usual local-part patterns (first.last,
 flast, lastf, first, initials, surname inside the local part ...); the best pairs are
-taken greedily. ``Name <email>`` pairs in a correspondence note bind directly. Emails
+taken greedily. ``Name <email>`` pairs in a correspondence note bind directly; then a marked
+note with one address whose marker one author carries gives it to that author. Emails
 left over are placed by print order when they sit between two matched emails whose
 authors have exactly one unmatched author between them, or when one grid cell holds as
 many unmatched names as unmatched emails.
@@ -56,7 +57,7 @@ def match_score(local: str, name: str | list[str]) -> float:
     if len(loc) >= 3 and (last.startswith(loc) or first.startswith(loc)):
         score = max(score, 74.0)
     if 3 <= len(loc) <= 6 and len(toks) >= 2 and score < MIN_SCORE:
-        # "szf" for Zhifang Sui: surname initial, then letters of the given name, in order
+        # "sxf" for Xiaofang Sun: surname initial, then letters of the given name, in order
         for full in (last + given, given + last):
             if full[0] == loc[0] and _subsequence(loc, full) and (given[0] in loc[1:] or last[0] in loc[1:]):
                 score = max(score, MIN_SCORE + 1)
@@ -78,8 +79,14 @@ def angle_pairs(text: str) -> list[tuple[str, str]]:
 
 
 def assign_emails(slots: list[NameSlot], emails: list[str], *, notes_text: str = "",
-                  cell_emails: dict[int, list[str]] | None = None) -> None:
-    """Set ``slot.email`` for the authors whose address can be told (see module docstring)."""
+                  cell_emails: dict[int, list[str]] | None = None,
+                  marker_notes: list[tuple[list[str], list[str]]] | None = None) -> None:
+    """Set ``slot.email`` for the authors whose address can be told (see module docstring).
+
+    ``marker_notes`` are (markers, emails) of notes that start with a marker
+    ("†Corresponding author: x@y"): a note holding one address gives it to the one author
+    who carries that marker.
+    """
     if not slots or not emails:
         return
     taken_e: set[str] = set()
@@ -89,6 +96,7 @@ def assign_emails(slots: list[NameSlot], emails: list[str], *, notes_text: str =
         slots[k].email = e
         taken_e.add(e)
         taken_s.add(k)
+
 
     for name, email in angle_pairs(notes_text):
         best = max(range(len(slots)), key=lambda k: fuzz.token_sort_ratio(_fold(name), _fold(slots[k].name)))
@@ -109,6 +117,11 @@ def assign_emails(slots: list[NameSlot], emails: list[str], *, notes_text: str =
         if score < MIN_SCORE or e in taken_e or k in taken_s:
             continue
         take(k, e)
+    for markers, addrs in marker_notes or []:
+        holders = [k for k, s in enumerate(slots) if set(markers) & set(s.markers)]
+        if len(addrs) == 1 and len(holders) == 1 and addrs[0] in emails and holders[0] not in taken_s \
+                and addrs[0] not in taken_e:
+            take(holders[0], addrs[0])
     _by_cells(slots, emails, cell_emails or {}, taken_e, taken_s, take)
     _by_order(slots, emails, taken_e, taken_s, take)
 

@@ -5,7 +5,7 @@ ACL grids, ACM's three columns), or one shared affiliation under a row of names 
 OPT). Both are read the same way:
 
 1. Names stacked in one column with nothing between them form one cell (ACM prints
-   "Chao Li / Zhiyuan Liu" above their shared lines).
+   "A. Lee / B. Kim" above their shared lines).
 2. A content line belongs to the nearest cell above it that overlaps it horizontally
    (nearest by centre when none overlaps).
 3. If no other content line sits beside it at the same height, it is a shared line and

@@ -23,8 +23,8 @@ NOTE_RE = re.compile(
     r"correspond|work (was |is )?(partly |partially |mainly )?(done|performed|conducted|completed)|"
     r"(during|while) (an |his |her |their )?(internship|interning|visiting|at\b)|part of (this|the) work|"
     r"\bintern(ship)?\b|listing order|order (is )?random|project (lead|page)|"
-    r"now (at|with)\b|currently (at|with)\b|supported by|funded by|code (is )?available|"
-    r"\bindicates?\b|\bdenotes?\b|senior author|advis(ing|ed)|https?://|www\.|github\.com|"
+    r"now (at|with)\b|currently (at|with)\b|\bjoined\b|can be reached|moved to\b|supported by|funded by|code (is )?available|"
+    r"\bindicates?\b|\bdenotes?\b|senior author|(?:core|main|lead|key) contributors?\b|(?:first|last|lead|co-?)[\s-]?authors?\b|advis(ing|ed)|https?://|www\.|github\.com|"
     r"warning:|content that may be)",
     re.IGNORECASE,
 )
@@ -49,7 +49,7 @@ ORG_RE = re.compile(
     r"division|unit|team|office|studio|cloud|programme|program|initiative|observatory|museum|bureau)"
     r"|AI|ETH|IBM|CNRS|EPFL|KAIST|RIKEN|CSIRO|MILA|Mila(?=[\s,-]*(?:Qu[eé]bec|$|,))|A\*STAR|Meta|Intel|Apple|Adobe)\b",
 )
-EMAIL_TOKEN_RE = re.compile(r"\S*@\S+|\{[^}]*\}\s*@\s*\S+")
+EMAIL_TOKEN_RE = re.compile(r"\S*@\S+|\{[^}]*\}\s*@\s*\S+|\[[^\]]*\]\s*@\s*\S+|[\[{][\w.+\-]+(?:\s*,\s*[\w.+\-]+)*,?\s*$")
 # A marker printed on the baseline at the start of a line: "1 Momenta", "†Google", "* Equal".
 _LEADING_MARKER_RE = re.compile(r"^\s*(\d{1,2}|[*∗†‡§¶♠♣♥♦♢♡⋆★#]+)\s*(?=[A-Z\u00C0-\u024F(])")
 _MARKER_TOKEN_RE = re.compile(r"\d+|[a-z]|([^\s,;\d a-z])\1*")
@@ -196,9 +196,9 @@ def name_part_ok(part: str, relaxed: bool = False) -> bool:
     """Does one comma-separated part read as a single person's name?
 
     ``relaxed`` (for a line already known to hold names) also accepts a name printed in
-    lower case ("jean barbier"), as some authors write it.
+    lower case ("anne martin"), as some authors write it.
     """
-    part = re.sub(r"\s*\([^()]{1,20}\)", "", part)  # "Shixiang (Shane) Gu"
+    part = re.sub(r"\s*\([^()]{1,20}\)", "", part)  # "Xiaoming (Sam) Li": a nickname in brackets
     words = part.split()
     if not 1 <= len(words) <= 6 or re.search(r"\d|@|[()\[\]:/]", part):
         return False
@@ -292,7 +292,7 @@ def classify(zl: ZLine, resolver: Resolver) -> str:
 
 
 def _names_with_one_org_word(zl: ZLine, resolver: Resolver) -> bool:
-    """"Filip Wolski, OpenAI Jonathan Ho, Pieter Abbeel": a list of names in which one
+    """"Ana Lima, OpenAI Ben Ortiz, Carla Mendes": a list of names in which one
     part holds an organisation word is still a names line."""
     parts = [p for p in _NAME_SEP_RE.split(zl.name_text) if p and p.strip()]
     org = [p for p in parts if ORG_RE.search(p)]
@@ -308,7 +308,7 @@ _EMAIL_FRAGMENT_RE = re.compile(r"^\s*[{(][\w.+\-]+(?:\s*,\s*[\w.+\-]+)*,?\s*$")
 def names_an_institution(text: str, resolver: Resolver) -> bool:
     """Are half the separated parts of ``text`` mostly known institutions ("EECS, UC Berkeley")?
 
-    Half, not one: a person's name can hold an alias ("Jingdong Wang" holds JD's Chinese
+    Half, not one: a person's name can hold an alias (a Chinese given name can spell a company's Chinese
     name), but a names line is not mostly institutions.
     """
     parts = [p for p in _NAME_SEP_RE.split(text) if p and p.strip()]
@@ -357,7 +357,7 @@ def restyle_names(zlines: list[ZLine], resolver: Resolver | None = None) -> None
     the block shows two such styles, a 'names' line set like the affiliations is an
     affiliation that reads like a name ("Aurora Innovation", "Fédérale de Lausanne"), and
     an affiliation or 'other' line set like the names that reads like a name is a name
-    ("Jingdong Wang", "jiefeng peng"). The names style is voted by the names lines, the
+    (a name that holds a company's alias, a name in lower case). The names style is voted by the names lines, the
     confident ones (markers, several names, top of their column) counting more.
     """
     names = [z for z in zlines if z.kind == "names"]

@@ -3,13 +3,19 @@
 The body is the document's full text with the parts that are not prose about models
 blanked out (same length, so offsets stay valid for evidence): the author block and
 page-1 footnotes (an affiliation such as "DeepSeek-AI" or "Mistral AI" is not a use of
-the model) and everything from the last "References" / "Bibliography" heading on
-(a cited title is not a use). Role stays null: the LLM backend classifies roles.
+the model) and the bibliography, from the last "References" / "Bibliography" heading to
+an appendix heading after it or the end (a cited title is not a use; an appendix that
+evaluates a model is). Citation keys ("(DeepSeek, 2025)"), software ("LLaMA Factory",
+"Hugging Face Transformers", "Megatron-LM framework"), data sets ("Alpaca dataset") and
+metrics ("CLIP score") named after a model are not model mentions either.
+Role stays null: the LLM backend classifies roles.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 
 from extractor.schemas import Alignment, Document, Evidence, ModelMention, Where
 
@@ -17,7 +23,7 @@ _REFS_RE = re.compile(r"\n\s*(?:\d+\.?\s*|[IVX]+\.?\s*)?(references|bibliography
 
 
 def body_text(document: Document) -> str:
-    """Full text without the author block, page-1 footnotes and the bibliography."""
+    """Full text with the author block, page-1 footnotes and the bibliography blanked."""
     text = document.full_text or ""
     front = document.front
     if front is not None and text.startswith(front.text[:200]):
@@ -35,11 +41,24 @@ def body_text(document: Document) -> str:
     return strip_references(text)
 
 
+# An appendix that follows the bibliography is body text again ("A Appendix", "Appendix A:
+# Proofs", "Supplementary Material"): a model used only in the appendix is still used.
+# Also a lettered section heading on a line after its letter ("A\nImplementation Details",
+# "B.1\nUSER STUDY"): bibliography entries never put a lone capital letter on a line.
+_APPENDIX_RE = re.compile(
+    r"^[ \t\f]*(?:[A-Z](?:\.\d+)?\.?[ \t]*\n?[ \t]*)?(?:Appendix|APPENDIX|Appendices|APPENDICES|"
+    r"Supplementary Materials?|SUPPLEMENTARY MATERIALS?|Supplemental Materials?|Technical Appendix)\b[^\n]{0,80}$"
+    r"|^[ \t\f]*[A-H](?:\.1)?[ \t]*\n[ \t]*[A-Z][A-Za-z\-]+(?:[ \t]+[A-Za-z&][\w\-:&]*){0,8}[ \t]*$",
+    re.MULTILINE)
+
+
 def strip_references(text: str) -> str:
-    """Text before the last bibliography heading (when it is past the first 30%).
+    """The text with the bibliography blanked: from the last bibliography heading (when it is
+    past the first 30%) to the first appendix heading after it, or to the end.
 
     Searched backwards with ``rfind`` for the heading words, then checked as a line of
-    its own: a regular expression over the whole paper is several times slower.
+    its own: a regular expression over the whole paper is several times slower. Blanked
+    with spaces so offsets into the text stay valid.
     """
     low = text.lower()
     best = -1
@@ -55,26 +74,74 @@ def strip_references(text: str) -> str:
             if _REFS_RE.fullmatch("\n" + line + "\n"):
                 best = start
                 break
-    return text[:best] if best > len(text) * 0.3 else text
+    if best <= len(text) * 0.3:
+        return text
+    appendix = _APPENDIX_RE.search(text, best)
+    if appendix is None:
+        return text[:best]
+    return text[:best] + " " * (appendix.start() - best) + text[appendix.start():]
 
 
 # "(Deepseek, 2025)", "(Kimi et al., 2025)", "Kimi Team, 2025": a citation key, not a model
 _CITATION_AFTER_RE = re.compile(r"^[\w\-]*(?:\s+(?:Team|AI|Inc\.?))?(?:\s+et\s+al\.?)?,?\s*\(?(?:19|20)\d\d[a-z]?\b")
 # "LLaMA Factory", "Megatron-LM codebase", "Hugging Face Transformers": software, not a model
-_SOFTWARE_AFTER_RE = re.compile(r"^[\w\-]*[\s\-]*(?:factory|codebase|library|libraries|toolkit|package)\b", re.IGNORECASE)
-_SOFTWARE_BEFORE_RE = re.compile(r"(?:hugging\s?face(?:'s|’s)?|🤗)\s*$", re.IGNORECASE)
+_SOFTWARE_AFTER_RE = re.compile(  # up to three capitalised words between: "Transformer Reinforcement Learning (TRL) library"
+    r"^[\w\-]*(?:[\s\-]+[A-Z][\w\-]*){0,3}[\s\-]*(?:\([^()\n]{0,20}\)\s*)?(?:factory|code\s?base|library|libraries|toolkit|package|framework|repository|"
+    r"(?:tensor|pipeline|model)[\s\-]parallel\w*|parallelism)\b", re.IGNORECASE)
+_SOFTWARE_BEFORE_RE = re.compile(
+    r"(?:hugging\s?face(?:'s|’s)?|🤗|(?:version|fork|branch|release)\s+of\s+(?:the\s+)?)\s*$", re.IGNORECASE)
+# "Alpaca dataset", "the NLLB corpus", "translation datasets, NLLB": a data set named after a model
+_DATA_AFTER_RE = re.compile(r"^[\w\-]*\s*(?:\([^()\n]{0,60}\)\s*)?(?:data\s?sets?|corpus|corpora)\b", re.IGNORECASE)
+_DATA_BEFORE_RE = re.compile(r"(?:data\s?sets?|corpus|corpora)\s*(?:,|:|such as|like|including|e\.g\.,?)\s*$",
+                             re.IGNORECASE)
+# "CLIP score", "Inception Score": a metric computed with a model, not a mention of using it
+_METRIC_AFTER_RE = re.compile(r"^[\s\-]?scores?\b", re.IGNORECASE)
 
 
 def is_citation_or_software(text: str, start: int, end: int) -> bool:
-    """Is the hit at text[start:end] a citation key or the name of a software package?"""
+    """Is the hit at text[start:end] a citation key, software, a data set or a metric named
+    after a model rather than the model itself?"""
     after = text[end : end + 40]
+    if _METRIC_AFTER_RE.match(after) or _DATA_AFTER_RE.match(after):
+        return True
+    if _DATA_BEFORE_RE.search(text[max(0, start - 40) : start]):
+        return True
     if _CITATION_AFTER_RE.match(after):
         before = text[max(0, start - 3) : start]
         if "(" in before or ";" in before or "," in before or after.lstrip().startswith(("et al", "Team")):
             return True
     if _SOFTWARE_AFTER_RE.match(after):
         return True
-    return bool(_SOFTWARE_BEFORE_RE.search(text[max(0, start - 20) : start]))
+    return bool(_SOFTWARE_BEFORE_RE.search(text[max(0, start - 30) : start]))
+
+
+# a word broken at a line end by the typesetter: "Stable Diffu-\nsion", "Chin-\nchilla"
+_LINE_BREAK_HYPHEN = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+
+
+def _hits(find: Callable[[str], list], text: str) -> list:
+    """Taxonomy hits of ``text``, plus the names that a line-end hyphen splits.
+
+    Each split is looked at in a short window around it with the hyphen removed (a
+    second pass over the whole paper would double the matching time); only hits that
+    cross the removed hyphen are added, mapped back to the original offsets, so a real
+    compound broken after its hyphen ("Llama-\nbased") keeps its ordinary hit.
+    """
+    hits = find(text)
+    if "-\n" not in text:
+        return hits
+    extra = []
+    for m in _LINE_BREAK_HYPHEN.finditer(text):
+        b = m.start()
+        lo = text.find(" ", max(0, b - 40), b)  # start the window at a word start
+        lo = 0 if b < 40 else (lo + 1 if lo >= 0 else b - 1)
+        hi = text.rfind(" ", b + 2, b + 42)
+        hi = hi if hi > b + 2 else min(len(text), b + 42)
+        cut = b - lo
+        for h in find(text[lo:b] + text[b + 2 : hi]):
+            if h.start < cut < h.end:
+                extra.append(replace(h, start=lo + h.start, end=lo + h.end + 2))
+    return sorted(hits + extra, key=lambda h: h.start) if extra else hits
 
 
 def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
@@ -91,7 +158,7 @@ def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
     zones.append((Where.BODY, body_text(document)))
     found: dict[str, ModelMention] = {}
     for where, text in zones:
-        for hit in find(text):
+        for hit in _hits(find, text):
             if is_citation_or_software(text, hit.start, hit.end):
                 continue
             m = found.get(hit.family)

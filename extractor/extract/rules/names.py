@@ -2,11 +2,11 @@
 
 A name line is read piece by piece. Commas, semicolons, "and", "&" and wide gaps end a
 name; a marker run (superscript ``1,2∗`` or a trailing plain ``2``) belongs to the name
-before it and also ends it, which is how "Jonathan Schwarz¹ Jelena Luketina²" (no
+before it and also ends it, which is how "Ana Lima¹ Ben Ortiz²" (no
 commas) splits. Wide gaps (two or more spaces; layout inserts them for visual gaps) also
 end a grid *cell*: names in one cell share the affiliation lines printed under it, names
 in neighbouring cells do not. Honorifics ("Senior Member, IEEE") are dropped; particles
-(van der, de la) and romanised CJK names (YI WU, Zhi-Hua Zhou) are kept as printed.
+(van der, de la) and romanised CJK names (in capitals, hyphenated given names) are kept as printed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class NameSlot:
     email: str | None = None
     units: list[int] = field(default_factory=list)
     order: int = 0
+    link: str | None = None  # how ``units`` were found (schemas.AUTHOR_LINKS)
 
     @property
     def cx(self) -> float:
@@ -69,6 +70,8 @@ def clean_name(text: str) -> tuple[str, list[str]]:
         markers = split_markers(m.group(1))
         text = text[: m.start()]
     text = re.sub(r"\s+", " ", text).strip(" ,;*∗†‡§¶")
+    if re.search(r"[^\W\d_]{3}\.$", text):
+        text = text[:-1]  # the full stop closing a list ("..., Ana Lima."), not an initial
     return text, markers
 
 
@@ -120,10 +123,18 @@ def name_cells(zlines: list[ZLine]) -> tuple[list[NameSlot], list[Cell]]:
     """All names of the author block, in print order, and the cells they sit in."""
     slots: list[NameSlot] = []
     cells: list[Cell] = []
+    prev: ZLine | None = None
     for zl in zlines:
         if zl.kind != "names":
+            prev = None
             continue
         groups = parse_name_line(zl)
+        if prev is not None and slots and groups and _name_runs_on(prev, zl, slots[-1], groups[0][0]):
+            head = groups[0].pop(0)
+            slots[-1].name = f"{slots[-1].name} {head.name}"
+            slots[-1].markers += head.markers
+            groups = [g for g in groups if g]
+        prev = zl
         for group in groups:
             cell = Cell(len(cells), group, min(s.x0 for s in group), max(s.x1 for s in group),
                         zl.bbox[1], zl.bbox[3], [zl.index], wide=len(groups) > 1)
@@ -133,6 +144,18 @@ def name_cells(zlines: list[ZLine]) -> tuple[list[NameSlot], list[Cell]]:
                 slots.append(s)
             cells.append(cell)
     return slots, cells
+
+
+def _name_runs_on(prev: ZLine, line: ZLine, last: NameSlot, head: NameSlot) -> bool:
+    """A long author list wraps mid-name ("..., Ana Lima, Eva" / "Nowak, Ben Ortiz, ..."): the
+    previous names line ends in a one-word name with no separator or marker after it, and
+    the next line, set directly under it, starts with a one-word name."""
+    if " " in last.name or " " in head.name or last.markers or not prev.pieces or prev.pieces[-1].marker:
+        return False
+    if re.search(r"(?:[,;&·•|]|\band)\s*$", prev.text.rstrip()):
+        return False
+    gap = line.bbox[1] - prev.bbox[3]
+    return last.line == prev.index and -0.5 * line.size < gap < 0.8 * line.size
 
 
 def attach_marker_lines(slots: list[NameSlot], zlines: list[ZLine]) -> None:

@@ -38,12 +38,22 @@ from extractor.resolve import Resolver
 
 _CONNECTOR_END_RE = re.compile(r"(?:[,\-–&/(]|\b(?:of|and|for|the|at|in|de|du|des|di|del|della|für|fur|und|et|y|on))\s*$", re.IGNORECASE)
 # IEEE style: "The authors are with X." / "A. Smith and B. Jones are with X (e-mail: ...)."
-_IS_WITH_RE = re.compile(
-    r"(?:^|(?<=[.;]\s)|(?<=[*∗†‡§¶\d]))\s*(?P<who>[A-Z][^.;]*?(?:\s[A-Z]\.[^.;]*?)*?)\s+(?:is|are)\s+"
-    r"(?:with|at|from|affiliated with)\s+(?:the\s+)?(?P<aff>.+?)(?:\s*\(e-?mail|(?<!\b[A-Z])\.(?:\s|$)|;|$)")
+_IS_WITH_RE = re.compile(r"\b(?:is|are)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?[A-Z]")
+# In one footnote sentence: "<who> is/are with [the] <affiliation>"; the affiliation ends at
+# an e-mail note.
+_IS_WITH_SPLIT_RE = re.compile(r"\s(?:is|are)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?(?=[A-Z])")
+_AFF_TAIL_RE = re.compile(r"\s*[(,]?\s*\(?e-?mails?\s*:|\s*\(\s*e-?mails?\b", re.IGNORECASE)
 _ALL_WHO_RE = re.compile(r"^(?:the|all(?: the)?|both)\s+(?:\w+\s+)?authors$", re.IGNORECASE)
 _DEPT_START_RE = re.compile(r"^(?:the\s+)?(?:department|dept\.?|school|faculty|division|college of|graduate school|key lab)", re.IGNORECASE)
 _INLINE_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;]\s))(\d{1,2})(?:\s?(?=[A-Z\u00C0-\u024F])|\s*$)")
+# On a line that already carries a superscript label, later labels may be set on the baseline
+# after a comma ("¹ University of A, 2 University of B"): mixed markers from one template.
+_MIXED_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;,]\s))(\d{1,2})(?:\s?(?=[A-Z\u00C0-\u024F])|\s*$)")
+# A subject word that ends an organisation's name and cannot start one, wrapped onto the
+# next line with the rest of the unit after a comma ("Technology, Peking University").
+_FIELD_WORD_RE = re.compile(
+    r"^(?:Technology|Technologies|Sciences?|Engineering|Intelligence|Informatics|Systems|Studies|Mathematics|"
+    r"Medicine|Physics|Statistics|Automation|Electronics|Computing|Computation)\s*(?:,|$)")
 _SPLIT_SEP_RE = re.compile(r"\s+&\s+|\s*/\s*|\s+and\s+|\s*;\s*|,\s+")
 
 
@@ -58,6 +68,7 @@ class Unit:
     all_authors: bool = False
     cell: int | None = None
     who: list[str] = field(default_factory=list)  # names a footnote gives this unit to
+    signals: list[str] = field(default_factory=list)  # schemas.AFFILIATION_SIGNALS of this unit
 
     def add(self, text: str, line: ZLine | None) -> None:
         text = text.strip()
@@ -88,14 +99,17 @@ def clean_unit(text: str) -> str:
 def cut_note(text: str) -> str:
     """The part of a unit before the sentence holding a note.
 
-    "Denmark. Correspondence to: ..." keeps "Denmark"; "Yan Xu and Benyou Wang are the
+    "Denmark. Correspondence to: ..." keeps "Denmark"; "A. Lee and B. Kim are the
     corresponding authors" and "This work is done when ..." are notes from their first
     word, so nothing is kept.
     """
+    text = re.sub(r"(?<=[.;])\s+[A-Z][a-z]{2,}-$", "", text)  # "USA. Correspon-": a note cut at the line end
     m = NOTE_RE.search(text) or VENUE_RE.search(text)
     if m is None:
         return text
     cut = max(text.rfind(". ", 0, m.start() + 1), text.rfind("; ", 0, m.start() + 1))
+    while cut >= 0 and text[cut] == "." and re.search(r"(?:^|[\s.])[A-Z]$", text[:cut]):
+        cut = max(text.rfind(". ", 0, cut), text.rfind("; ", 0, cut))  # "A. Smith joined ...": an initial
     return text[: cut + 1] if cut >= 0 else ""
 
 
@@ -103,17 +117,19 @@ def expand_inline_labels(pieces: list[Piece], expected: set[str]) -> list[Piece]
     """Turn baseline labels in running text ("1 Georgia Tech  2 Google") into marker pieces.
 
     Only numbers the names use count, and only at the start of a line, after a wide gap
-    or after a full stop, so "Beijing 100084" or "Room 2" never become markers.
+    or after a full stop (or a comma, on a line that already holds a superscript label), so
+    "Beijing 100084" or "Room 2" never become markers.
     """
     if not expected:
         return pieces
+    label_re = _MIXED_LABEL_RE if any(p.marker for p in pieces) else _INLINE_LABEL_RE
     out: list[Piece] = []
     for p in pieces:
         if p.marker:
             out.append(p)
             continue
         pos = 0
-        for m in _INLINE_LABEL_RE.finditer(p.text):
+        for m in label_re.finditer(p.text):
             if str(int(m.group(1))) not in expected:
                 continue
             if m.start() > pos:
@@ -173,8 +189,8 @@ def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) ->
         text = clean_unit(cut_note(u.text))
         if not text or not (set(u.markers) & expected) or set(u.markers) <= defined:
             continue
-        if len(text) > 400 or not looks_like_affiliation(text):
-            continue
+        if len(text) > 400 or not looks_like_affiliation(text) or _IS_WITH_RE.search(text):
+            continue  # "¹The authors are with X": the sentence itself is read by is_with_units
         u.text = text
         out.append(u)
     out += is_with_units(lines)
@@ -182,21 +198,52 @@ def footnote_units(lines: list[ZLine], expected: set[str], defined: set[str]) ->
 
 
 def is_with_units(lines: list[ZLine]) -> list[Unit]:
-    """Units from "<names> is/are with <affiliation>" sentences (IEEE journals, some preprints)."""
-    out = []
+    """Units from "<names> is/are with <affiliation>" sentences (IEEE journals, some preprints).
+
+    The footnote is cut into sentences (a full stop after an initial, "M. Rossi", does not end
+    one; nor does one inside parentheses) and each sentence gives its affiliation to the
+    authors it names, or to everyone for "The authors are with ...".
+    """
+    out: list[Unit] = []
     joined = re.sub(r"-\s+(?=[a-z])", "", " ".join(z.plain for z in lines))
-    for m in _IS_WITH_RE.finditer(joined):
-        text = clean_unit(cut_note(m.group("aff")) or m.group("aff"))
-        who = m.group("who").strip()
-        if not text or not looks_like_affiliation(text):
+    if not _IS_WITH_SPLIT_RE.search(joined):
+        return out  # most footnotes: no sentence to cut
+    for sentence in _sentences(joined):
+        m = _IS_WITH_SPLIT_RE.search(sentence)
+        if m is None:
+            continue
+        who = re.sub(r"^[\s\d*∗†‡§¶]+", "", sentence[: m.start()]).strip(" ,")
+        aff = _AFF_TAIL_RE.split(sentence[m.end():], 1)[0]
+        text = clean_unit(cut_note(aff) or aff)
+        if not text or not looks_like_affiliation(text) or not who:
             continue
         if _ALL_WHO_RE.match(who):
             out.append(Unit(text, [], list(lines), "footnote", all_authors=True))
             continue
-        names = [n.strip() for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", who) if n.strip()]
-        if names and all(len(n.split()) <= 5 for n in names):
+        names = [n.strip() for n in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", who) if n.strip()]
+        if names and all(1 <= len(n.split()) <= 5 and n[:1].isupper() for n in names):
             out.append(Unit(text, [], list(lines), "footnote", who=names))
     return out
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of a footnote: cut at "; " and at ". " that follows a word (not an initial)
+    outside parentheses."""
+    out: list[str] = []
+    depth = 0
+    start = 0
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and c in ".;" and (i + 1 == len(text) or text[i + 1] == " "):
+            if c == "." and re.search(r"(?:^|[\s.(])[A-Z]$", text[start:i]):
+                continue  # "M. Rossi": an initial
+            out.append(text[start:i].strip())
+            start = i + 1
+    out.append(text[start:].strip())
+    return [x for x in out if x]
 
 
 def sequence_units(lines: list[ZLine], resolver: Resolver, cell: int | None = None) -> list[Unit]:
@@ -207,7 +254,9 @@ def sequence_units(lines: list[ZLine], resolver: Resolver, cell: int | None = No
         if not text:
             continue
         if units and _continues(units[-1], text, zl, resolver):
-            units[-1].add(text, zl)
+            if not _CONNECTOR_END_RE.search(units[-1].text) and is_place_line(text, resolver):
+                units[-1].text += ","  # "... Institute" + "Beijing, China": the place is its own part
+            units[-1].add(re.sub(r"\s+,", ",", text), zl)
         else:
             units.append(Unit(text, [], [zl], "cell", cell=cell))
     return units
@@ -219,6 +268,8 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
         return False
     if _CONNECTOR_END_RE.search(unit.text) or text[:1] in ",(&":
         return True
+    if _FIELD_WORD_RE.match(text):
+        return True  # "Wangxuan Institute of Computer" + "Technology, Peking University"
     if is_place_line(text, resolver):
         return True
     if _name_spans_break(unit.text, text, resolver):
