@@ -148,3 +148,21 @@ def test_eval_command_on_samples(tmp_path: Path) -> None:
     assert data["n_matched"] == 3 and data["country_set_exact"]["value"] == 1.0
     text = runner.invoke(app, ["eval", "--db", db, "--gold", str(gold_path), "--show-misses", "5"])
     assert text.exit_code == 0 and "paper country set exact" in text.output
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('["a list", "not a paper"]', "expected a JSON object"),
+        ('{"id": "p", "authors": "A. Author"}', "'authors' must be a list of objects"),
+        ('{"id": "p", "authors": [{"name": "A", "affiliations": [3]}], "affiliations": [{"raw": "X"}]}',
+         r"authors\[0\].affiliations"),
+        ('{"id": "p", "countries": "US"}', "'countries'"),
+    ],
+)
+def test_load_gold_refuses_a_file_in_another_shape(tmp_path: Path, line: str, field: str) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"id": "ok", "authors": [{"name": "A", "affiliations": [0]}], "affiliations": [{"raw": "X"}]}\n'
+                    + line + "\n")
+    with pytest.raises(ConfigError, match=rf"g.jsonl:2 is not a gold paper: .*{field}"):
+        load_gold(path)

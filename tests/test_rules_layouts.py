@@ -15,18 +15,12 @@ from extractor.extract.rules import RulesBackend
 from extractor.ingest.files import read_document
 from extractor.ingest.layout import expand_emails, figure_regions
 from extractor.schemas import AFFILIATION_SIGNALS, AUTHOR_LINKS, PaperExtraction
-from tests.test_rules_edges import Page, countries_of
+from tests.test_rules_edges import Page, countries_of, run
 
 
 @pytest.fixture(scope="module")
 def backend() -> RulesBackend:
     return RulesBackend()
-
-
-def run(backend: RulesBackend, path: Path) -> PaperExtraction:
-    doc = read_document(path)
-    assert doc.ok, doc.error
-    return backend.extract(doc)
 
 
 def links(ext: PaperExtraction) -> dict[str, str | None]:

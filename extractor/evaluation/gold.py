@@ -124,10 +124,44 @@ def load_gold(path: Path | str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                out.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}:{n} is not valid JSON ({exc.msg}); fix or remove that line") from None
+            problem = gold_shape_problem(row)
+            if problem:
+                raise ConfigError(f"{path}:{n} is not a gold paper: {problem}; the format is in docs/ACCURACY.md, "
+                                  "\"How we measure\"")
+            out.append(row)
     return out
+
+
+def _is_list_of_dicts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def gold_shape_problem(row: Any) -> str | None:
+    """What keeps one parsed line from being a gold paper, or None.
+
+    Scoring reads these fields without further checks, so a file in another shape (a
+    paperlists row, a list per line) is refused here with the field named, not deep in the
+    scoring with a traceback.
+    """
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}"
+    for list_field in ("authors", "affiliations", "model_mentions"):
+        if row.get(list_field) is not None and not _is_list_of_dicts(row[list_field]):
+            return f"'{list_field}' must be a list of objects"
+    n_affiliations = len(row.get("affiliations") or [])
+    for i, author in enumerate(row.get("authors") or []):
+        if not isinstance(author.get("name") or "", str):
+            return f"authors[{i}].name must be a string"
+        links = author.get("affiliations") or []
+        if not isinstance(links, list) or not all(isinstance(k, int) and 0 <= k < n_affiliations for k in links):
+            return f"authors[{i}].affiliations must list indices into 'affiliations' (0..{n_affiliations - 1})"
+    countries = row.get("countries")
+    if countries is not None and not (isinstance(countries, list) and all(isinstance(c, str) for c in countries)):
+        return "'countries' must be a list of country codes"
+    return None
 
 
 # --------------------------------------------------------------------------- matching
@@ -469,5 +503,5 @@ def status_breakdown(preds: Iterable[Prediction]) -> dict[str, int]:
 
 
 __all__ = ["Counts", "EvalReport", "PaperMiss", "Prediction", "Ratio", "align_authors", "canonical_family",
-           "canonical_institution", "evaluate", "evaluate_store", "extended_scope", "load_gold", "match_papers",
-           "prediction_from_content", "predictions_from_store"]
+           "canonical_institution", "evaluate", "evaluate_store", "extended_scope", "gold_shape_problem", "load_gold",
+           "match_papers", "prediction_from_content", "predictions_from_store"]

@@ -287,6 +287,27 @@ class ReconcileSummary:
     metadata_only: dict | None = None  # venue papers without a PDF (see extractor.reconcile.venue)
 
 
+def write_built(store: Store, built: Built, paper_id: str, key: str, *, refresh: bool, status: str | None) -> str:
+    """Store one built record and its signals in one transaction; returns the outcome.
+
+    ``refresh``: the stored record already comes from these inputs (same input key), so a
+    machine-owned record is rewritten in place with its signals ("refreshed") and a record a
+    person holds is left alone. Otherwise the store decides: "created", "updated",
+    "unchanged" or "kept-human" (a person's record is never overwritten), and signals are
+    saved only for a record that was written.
+    """
+    with store.write():
+        if refresh:
+            if status in MACHINE_OWNED:
+                machine_rewrite(store, built.record, action="reconcile")
+                save_signals(store, paper_id, key, built)
+            return "refreshed"
+        outcome = store.put_machine_record(built.record, key)
+        if outcome in ("created", "updated"):
+            save_signals(store, paper_id, key, built)
+        return outcome
+
+
 def run_reconcile(
     store: Store,
     *,
@@ -338,17 +359,11 @@ def run_reconcile(
         doc = store.get_document(sha, with_full_text=False)
         built = build(doc, usable, confidence_threshold=confidence_threshold, models=models,
                       venue_labels=venue_labels_of(store, sha, usable))
-        with store.write():
-            if fresh:
-                # same extractions but no signals row for them: refresh the record and its signals in place
-                outcome = "unchanged"
-                if status in MACHINE_OWNED:
-                    machine_rewrite(store, built.record, action="reconcile")
-                    save_signals(store, pid, key, built)
-            else:
-                outcome = store.put_machine_record(built.record, key)
-                if outcome in ("created", "updated"):
-                    save_signals(store, pid, key, built)
+        # same extractions but no signals row for them: the record and its signals are
+        # refreshed in place, which is not a change of content
+        outcome = write_built(store, built, pid, key, refresh=fresh, status=status)
+        if outcome == "refreshed":
+            outcome = "unchanged"
         if outcome == "created":
             summary.created += 1
         elif outcome == "updated":

@@ -36,7 +36,7 @@ from typing import Any
 
 from extractor.extract.venue import iter_venue_papers
 from extractor.reconcile import confidence as conf
-from extractor.reconcile.merge import build, input_key, save_signals, venue_labels_of
+from extractor.reconcile.merge import build, input_key, save_signals, venue_labels_of, write_built
 from extractor.reconcile.routing import machine_rewrite
 from extractor.resolve.text import strip_accents
 from extractor.schemas import Document, RecordStatus, ReviewReason, paper_id_for, venue_paper_sha256
@@ -252,18 +252,10 @@ def _reconcile_page(store: Store, page: list[dict[str, Any]], groups: dict[tuple
             continue
         built = build(metadata_document(row), usable, confidence_threshold=confidence_threshold, models=models,
                       venue_labels=[str(x) for x in row.get("source_countries") or [] if x] or None)
-        with store.write():
-            if record_key == key:
-                machine_rewrite(store, built.record, action="reconcile")
-                save_signals(store, pid, key, built)
-                outcome = "updated"
-            else:
-                outcome = store.put_machine_record(built.record, key)
-                if outcome in ("created", "updated"):
-                    save_signals(store, pid, key, built)
+        outcome = write_built(store, built, pid, key, refresh=record_key == key, status=status)
         if outcome == "created":
             out.created += 1
-        elif outcome == "updated":
+        elif outcome in ("updated", "refreshed"):
             out.updated += 1
         else:
             out.unchanged += 1

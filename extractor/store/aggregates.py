@@ -241,18 +241,8 @@ class AggregateStore(StoreBase):
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from None
         names = ("sha256", "source_file", "error", "error_kind", "backend")
-        try:
-            while True:
-                try:
-                    batch = cursor.fetchmany(page_size)
-                except sqlite3.Error as exc:
-                    raise _explain(exc, self.path) from None
-                if not batch:
-                    return
-                for values in batch:
-                    yield dict(zip(names, values, strict=True))
-        finally:
-            cursor.close()
+        for values in self._stream_rows(cursor, page_size):
+            yield dict(zip(names, values, strict=True))
 
     def unreviewed_p_wrong(self, page_size: int = PAGE_SIZE) -> Iterator[float | None]:
         """P(country set wrong) of every machine-owned record, in the order review reaches them.
@@ -272,6 +262,13 @@ class AggregateStore(StoreBase):
                    ORDER BY r.status = 'machine', r.priority DESC, coalesce(r.confidence, 1), r.paper_id""")
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from None
+        for (value,) in self._stream_rows(cursor, page_size):
+            yield value
+
+    def _stream_rows(self, cursor: sqlite3.Cursor, page_size: int) -> Iterator[tuple[Any, ...]]:
+        """The cursor's rows a page at a time, so a large result never sits in memory whole;
+        a database error while paging names the database, and the cursor is closed however
+        the caller stops."""
         try:
             while True:
                 try:
@@ -280,8 +277,7 @@ class AggregateStore(StoreBase):
                     raise _explain(exc, self.path) from None
                 if not batch:
                     return
-                for (value,) in batch:
-                    yield value
+                yield from batch
         finally:
             cursor.close()
 

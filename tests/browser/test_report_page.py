@@ -7,14 +7,13 @@ Screenshots of the headline and the pair chart go to test-artifacts/ (gitignored
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from extractor.report import write_report
 from extractor.schemas import Document
-from tests.browser.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.harness import ARTIFACTS, CHROMIUM
 from tests.record_factory import add, paper, put
 
 pytestmark = [
@@ -25,16 +24,6 @@ pytestmark = [
 
 WIDTHS = {"phone": 390, "desktop": 1280}
 CODES = ["US", "CN", "GB", "DE", "FR", "CA", "JP", "KR", "IN", "CH", "SG", "HK"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from extractor.store import Store
 from tests.browser.harness import (
     ARTIFACTS,
     CHROMIUM,
-    CHROMIUM_ARGS,
     Keys,
     free_port,
     review_server,
@@ -35,16 +33,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
                                                       "(apt-get install chromium chromium-driver; `make test` does it)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
