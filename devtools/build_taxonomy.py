@@ -1,7 +1,8 @@
 """Regenerate ``data/models/families.json`` from model registries and the curated list.
 
-    .venv/bin/pip install --target /tmp/taxdeps "transformers>=4.46,<5" "timm>=1.0"   # no torch needed
-    .venv/bin/pip download --no-deps -d /tmp/wheels mteb vllm diffusers lmms_eval opencompass open_clip_torch
+    .venv/bin/pip install --no-deps --target /tmp/taxdeps "transformers==4.57.6" "timm==1.0.31"  # no torch
+    .venv/bin/pip download --no-deps -d /tmp/wheels mteb vllm diffusers lmms_eval opencompass open_clip_torch \
+        litellm genai-prices fschat mmsegmentation      # the versions of data/README.md, section models
     PYTHONPATH=/tmp/taxdeps .venv/bin/python -m devtools.build_taxonomy --wheels /tmp/wheels
     PYTHONPATH=/tmp/taxdeps .venv/bin/python -m devtools.build_taxonomy --wheels /tmp/wheels --check
 
@@ -31,15 +32,20 @@ Sources, in order (an earlier source owns a name; a later one never overrides it
 7. ``lmms-eval``'s model registry (MIT): the multimodal models it evaluates (VILA, LongVA).
 8. OpenCompass's model configurations (Apache-2.0): the ``abbr`` of each LLM config
    (CodeGeeX, BlueLM, TigerBot, HuatuoGPT), grouped like the mteb ids.
+9-11. Catalogues of served and ranked models (``devtools/taxonomy_catalogues.py``):
+   ``litellm``'s price table (MIT), ``genai-prices`` (MIT) and FastChat's Chatbot Arena
+   registry (Apache-2.0), gated harder than the registries (:data:`CATALOGUES`).
+12. ``mmsegmentation``'s model zoo (Apache-2.0): the segmentation methods of its metafiles.
 
-Sources 4-8 are read from wheels (``--wheels``; vllm alone would pull in torch and CUDA) or
+Sources 4-12 are read from wheels (``--wheels``; vllm alone would pull in torch and CUDA) or
 from installed distributions. All packages are read as files (zip members or
 ``importlib.metadata`` file lists, parsed with :mod:`ast`), never imported: importing timm
 imports torch, and importing transformers needs a matching tokenizers/huggingface_hub set;
 the file contents are the registry either way.
 
-A registry name that any earlier family already matches is left to that family (so
-"Qwen2_5_VL", "Megatron-BERT" or "Swin Transformer V2" never become families of their own),
+A registry name that starts with an earlier family's name is left to that family (so
+"Qwen2_5_VL", "Megatron-BERT" or "Swin Transformer V2" never become families of their own;
+"Grounding DINO" does),
 and an entry whose id names a known family ("multilingual-e5-large", "flan-t5-base") is that
 family's derivative. Ordinary words among registry names (:data:`ORDINARY`: "align", "bark",
 "canine", "informer", first names such as "Marian" or "Luke") are kept only in an
@@ -67,6 +73,8 @@ import sys
 import zipfile
 from importlib import metadata
 from pathlib import Path
+
+from devtools.taxonomy_catalogues import read_fastchat, read_genai_prices, read_litellm, read_mmseg
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "data" / "models"
@@ -99,10 +107,10 @@ ORDINARY = frozenset({
 
 #: Ordinary words among registry names that ML prose capitalises only for the model: matched
 #: in the registry's own spelling, exact case ("Reformer" yes, "reformer" no).
-RARE_WORDS = frozenset({"reformer", "informer", "perceiver", "jukebox", "persimmon"})
+RARE_WORDS = frozenset({"reformer", "informer", "perceiver", "jukebox", "persimmon", "segmenter"})
 
 #: Short acronyms among registry names that everyday text uses for something else.
-SHORT_COMMON = frozenset({"LED", "RAG", "MVP", "DAC", "PVT", "NAT", "VAN", "MMS", "CPM", "BLT", "CSM", "MRA", "TVP",
+SHORT_COMMON = frozenset({"LED", "RAG", "MVP", "DAC", "PVT", "NAT", "VAN", "MMS", "CPM", "BLT", "CSM", "MRA", "TVP", "AST",
                           "GIT", "SEW", "ESM", "BiT", "DiT", "GLM", "OPT", "LXM", "TVLT", "CTRL", "LUKE"})
 
 #: Embedding/serving registry names that are software, placeholders or generic words, not models.
@@ -114,7 +122,15 @@ REGISTRY_SKIP = frozenset({"fairseq", "terratorch", "param", "multilingual", "pa
                            # evaluation back ends and API clients
                            "vllm", "sglang", "litellmcompatible", "openaicompatible", "asyncopenaichat", "asynchfmodel",
                            "huggingface", "generationapi", "dummy", "fromlog", "batchgpt", "srt", "fastvideo",
-                           "whispertt", "whispervllm", "asynchf", "vllmgenerate", "bagellmmsengine"})
+                           "whispertt", "whispervllm", "asynchf", "vllmgenerate", "bagellmmsengine",
+                           # price-list entries that name a task, a router or an engine of another family
+                           "computer", "moderation", "summarize", "uncensored", "rerank", "embed", "switchpoint",
+                           "ieit", "davinci", "babbage", "curie", "ada"})
+
+#: Catalogues of served and ranked models (``devtools/taxonomy_catalogues.py``), gated harder than registries.
+CATALOGUES = frozenset({"litellm", "genai_prices", "fschat"})
+# a name that is not shaped like a plain word: a capital after a letter or a digit ("TinyLlama", "M2M100")
+_DISTINCT_SHAPE = re.compile(r"(?<=[A-Za-z])[A-Z]|\d")
 
 #: Hugging Face Hub organisations of registry checkpoints -> (developer, headquarters country).
 HUB_ORGS = {
@@ -338,8 +354,25 @@ def read_mteb(pkg: Package) -> list[dict]:
             modalities = _literal(kw.get("modalities")) or ["text"]
             kind = ("multimodal" if {"image", "video"} & set(modalities) else
                     "speech" if "audio" in modalities else "retriever")
-            rows.append({"model": model, "org": org, "kind": kind})
+            row = {"model": model, "org": org, "kind": kind}
+            titled = title_name(_literal(cited) or "")
+            if titled is not None:
+                row["title_name"] = titled
+            rows.append(row)
     return rows
+
+
+_TITLE_FIELD = re.compile(r"\btitle\s*=\s*[{\"]+([^}\"]+)")
+# "SGPT: GPT Sentence Embeddings for Semantic Search": the name a paper gives its model
+_TITLE_LEAD = re.compile(r"([A-Za-z][\w.+-]{1,30})\s*:\s")
+
+
+def title_name(citation: str) -> str | None:
+    """The model name that a cited paper's title leads with ("SGPT: GPT Sentence Embeddings
+    ..." -> SGPT), in its authors' spelling; None for a title without one."""
+    m = _TITLE_FIELD.search(citation) if isinstance(citation, str) else None
+    lead = _TITLE_LEAD.match(m.group(1).strip()) if m else None
+    return lead.group(1) if lead else None
 
 
 #: vLLM registry tables -> kind (the speculative-decoding and generic "Transformers" tables name no model)
@@ -387,14 +420,22 @@ def read_diffusers(pkg: Package) -> list[dict]:
     return rows
 
 
+_REGISTERED_CLASS = re.compile(r"^@register_model\([^)]*\)\s*\nclass (\w+)\(", re.MULTILINE)
+
+
 def read_lmms_eval(pkg: Package) -> list[dict]:
-    """Rows of lmms-eval's model registry (``lmms_eval/models/__init__.py``: the
-    ``AVAILABLE_*_MODELS`` dicts, module name -> class name): the multimodal models the
-    evaluation suite runs, in their authors' spelling ("VILA", "LongVA", "VideoChat2")."""
+    """Rows of lmms-eval's model registry: the ``AVAILABLE_*_MODELS`` dicts of
+    ``lmms_eval/models/__init__.py`` (module name -> class name) and the classes its model
+    modules register with ``@register_model(...)``: the multimodal models the evaluation
+    suite runs, in their authors' spelling ("VILA", "LongVA", "VideoChat2", "Cambrian")."""
     path = "lmms_eval/models/__init__.py"
     if path not in pkg.names():
         return []
     rows = []
+    for name in pkg.names():
+        if name.startswith("lmms_eval/models/") and name.endswith(".py"):
+            rows += [{"arch": cls, "kind": "multimodal"}
+                     for cls in _REGISTERED_CLASS.findall(pkg.read(name).decode("utf-8"))]
     for node in ast.parse(pkg.read(path).decode("utf-8")).body:
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
         if not re.fullmatch(r"AVAILABLE_\w*MODELS", getattr(target, "id", "")):
@@ -513,6 +554,13 @@ def _curated_matcher(curated: dict):
         tmp.unlink()
 
 
+def _named_by(tax, form: str) -> bool:
+    """Does ``form`` start with a known family's name ("Qwen2_5_VL", "Megatron-BERT")? A
+    family named later in it is a model of its own built on that one ("Grounding DINO",
+    "OWL-ViT", "Chinese-CLIP")."""
+    return any(h.start == 0 for h in tax.find(form))
+
+
 def _owned(form: str, curated_keys: set[str]) -> bool:
     """Is ``form`` a curated name in another case, or that name plus a version ("Ernie4_5")?"""
     key = re.sub(r"[^a-z0-9]", "", form.casefold())
@@ -549,6 +597,13 @@ def vllm_head(arch: str) -> str:
     while name != prev:
         prev, name = name, _VLLM_TAIL.sub("", name)
     return name
+
+
+def catalogue_head(row: dict) -> str:
+    """The family part of a price-list or arena name: its first word, versions off, a dot
+    separating like a hyphen ("doubao-seed-1.6" -> doubao, "Llemma 7b" -> Llemma,
+    "deepseek.v3.2" -> deepseek)."""
+    return mteb_head(row["model"].replace(".", "-"))
 
 
 def diffusers_head(row: dict) -> str:
@@ -594,6 +649,10 @@ def word_policy(form: str, words: frozenset[str], rows: int, exact_title: bool =
     return policy(form)
 
 
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.casefold())
+
+
 def _first_word(name: str) -> str:
     m = re.match(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)
     return m.group(0).casefold() if m else ""
@@ -605,6 +664,7 @@ def _registry_families(rows: list[dict], head_of, source: str, known: dict, keys
     a name the table already knows (any case, any version, or its first camel-case word:
     "BgeM3Embedding" is BGE's) stays with that family."""
     tax = _curated_matcher(known)
+    catalogue = source in CATALOGUES
     groups: dict[str, list[tuple[str, dict]]] = {}
     for r in rows:
         head = head_of(r)
@@ -612,18 +672,26 @@ def _registry_families(rows: list[dict], head_of, source: str, known: dict, keys
         if len(key) < 2:
             continue
         groups.setdefault(key, []).append((head, r))
+    # "SGPT: GPT Sentence Embeddings ...": the cited paper names the model; its spelling is the authors'
+    titled = {key: sorted({r["title_name"] for _, r in members if _key(r.get("title_name") or "") == key})
+              for key, members in groups.items()}
     # "multilingual-e5-large", "udever-bloom-1b1", "flan-t5-base": an entry whose id names a
-    # known family or a larger family of the same registry is that family's derivative
+    # known family or a larger family of the same registry is that family's derivative, unless
+    # a cited paper introduces the model under its own name ("sgpt-bloom-7b1" is SGPT)
     big = {k for k, v in groups.items() if len(v) >= 5}
     for key in list(groups):
         ids = [r.get("model") or r.get("arch") or r.get("pipeline") or "" for _, r in groups[key]]
-        if all(tax.find(i) or any(t.casefold() in big - {key} for t in re.split(r"[-_ ]", i)[1:]) for i in ids):
+        if not titled[key] and \
+                all(tax.find(i) or any(t.casefold() in big - {key} for t in re.split(r"[-_ ]", i)[1:]) for i in ids):
             del groups[key]
     out = []
     for key, members in sorted(groups.items()):
-        heads = sorted({h for h, _ in members}, key=lambda h: (-sum(c.isupper() for c in h), h))
+        heads = sorted({h for h, _ in members} | set(titled[key]), key=lambda h: (-sum(c.isupper() for c in h), h))
         if any(tax.find(h) or _owned(h, keys) or _first_word(h) in keys for h in heads):
             continue
+        providers = {r["provider"] for _, r in members if r.get("provider")}
+        if catalogue and any("provider" in r for _, r in members) and len(providers) < 2:
+            continue  # one provider's product or operation ("inpaint", "classify"), not a family
         names, names_cs, gated = [], [], []
         for h in list(heads):
             parts = re.findall(r"[A-Z][a-z]{2,}", h)
@@ -631,6 +699,8 @@ def _registry_families(rows: list[dict], head_of, source: str, known: dict, keys
                     all(len(w) >= 5 and w.casefold() in words for w in parts):
                 heads.append(" ".join(parts))  # "StableVideoDiffusion" is printed "Stable Video Diffusion"
         for h in heads:
+            if catalogue and len(re.sub(r"[^A-Za-z0-9]", "", h)) <= 3:
+                continue  # "o1", "r1", "L3": versions and abbreviations of other families
             p = word_policy(h, words, len(members), exact_title=source == "diffusers", rare=rare)
             if p is None or p[1].casefold() in {n.casefold() for n in names + names_cs + gated}:
                 continue
@@ -644,20 +714,28 @@ def _registry_families(rows: list[dict], head_of, source: str, known: dict, keys
         if label.casefold() in taken:
             continue
         taken.add(label.casefold())
+        if catalogue and label.islower():
+            label = label[:1].upper() + label[1:]  # "doubao" -> Doubao: a price list spells ids, not names
         kinds = [r["kind"] for _, r in members]
         orgs = [r.get("org") for _, r in members if r.get("org") in HUB_ORGS]
         developer, country = HUB_ORGS[max(set(orgs), key=orgs.count)] if orgs else (None, None)
         fam: dict = {"family": label, "developer": developer, "developer_country": country,
                      "kind": max(kinds, key=kinds.count)}
+        if catalogue and not any(_DISTINCT_SHAPE.search(n) for n in names + names_cs):
+            # a price-list name shaped like a plain word ("Doubao", "Pareto"): only with a version or size
+            fam["names_versioned"] = names + names_cs
+            names, names_cs = [], []
         if names:
             fam["names"] = names
         if names_cs:
             fam["names_cs"] = names_cs
         if names_cs is gated:
             fam["require_suffix"] = fam["cited_bare"] = True
+        if fam["kind"] == "vision" and all(r.get("attention") is False for _, r in members):
+            fam["attention"] = False
         fam["source"] = source
-        fam["registry"] = sorted({r.get("arch") or r.get("pipeline") or "/".join(filter(None, (r.get("org"), r["model"])))
-                                  for _, r in members})
+        fam["registry"] = sorted({r.get("id") or r.get("arch") or r.get("pipeline")
+                                  or "/".join(filter(None, (r.get("org"), r["model"]))) for _, r in members})
         out.append(fam)
         keys.add(key)
     return out
@@ -689,7 +767,7 @@ def build(wheels: Path | None = None) -> dict:
         if _SUBCONFIG.search(r["type"]) and _SUBCONFIG.sub("", r["type"]) in by_type:
             continue  # the text/vision/audio half of a model listed on its own
         forms = spellings(r)
-        if any(tax.find(f) or _owned(f, curated_keys) for f in forms):
+        if any(_named_by(tax, f) or _owned(f, curated_keys) for f in forms):
             continue  # a curated family owns it (in any case: "Hubert" is not a second HuBERT)
         groups.setdefault(base_type(r["type"]), []).append(r)
     used_forms: set[str] = set()
@@ -739,7 +817,11 @@ def build(wheels: Path | None = None) -> dict:
                                   ("vllm", read_vllm, lambda r: vllm_head(r["arch"])),
                                   ("diffusers", read_diffusers, diffusers_head),
                                   ("lmms_eval", read_lmms_eval, lambda r: vllm_head(r["arch"])),
-                                  ("opencompass", read_opencompass, lambda r: mteb_head(r["model"]))):
+                                  ("opencompass", read_opencompass, lambda r: mteb_head(r["model"])),
+                                  ("litellm", read_litellm, catalogue_head),
+                                  ("genai_prices", read_genai_prices, catalogue_head),
+                                  ("fschat", read_fastchat, catalogue_head),
+                                  ("mmsegmentation", read_mmseg, lambda r: re.sub(r"(?:V\d+)?\+?$", "", r["arch"]))):
         pkg = Package(dist, wheels)
         if pkg.version is None:
             raise SystemExit(f"{dist} not found: pip download --no-deps -d WHEELS {dist}, then --wheels WHEELS")
@@ -751,6 +833,9 @@ def build(wheels: Path | None = None) -> dict:
                f"{versions['mteb']} model metadata, the vllm {versions['vllm']} model registry and the diffusers "
                f"{versions['diffusers']} pipelines (all Apache-2.0), the lmms-eval {versions['lmms_eval']} model registry "
                f"(MIT), the OpenCompass {versions['opencompass']} model configurations (Apache-2.0), "
+               f"the litellm {versions['litellm']} and genai-prices {versions['genai_prices']} price tables (MIT) "
+               f"the FastChat {versions['fschat']} model registry and the mmsegmentation "
+               f"{versions['mmsegmentation']} model zoo (Apache-2.0), "
                f"with the open_clip_torch {versions['open_clip_torch']} byte-pair vocabulary (MIT) as the list of "
                "ordinary words; source says which. Edit curated.json or the builder, not this file.")
     return {"about": about, "generated_with": versions, "families": families}
@@ -769,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="fail if data/models/families.json is stale")
     ap.add_argument("--wheels", type=Path, default=None,
-                    help="directory of wheels from `pip download --no-deps mteb vllm open_clip_torch` "
+                    help="directory of wheels from `pip download --no-deps mteb vllm ...` (data/README.md) "
                          "(read as zip files; installed distributions are used otherwise)")
     args = ap.parse_args(argv)
     text = render(build(args.wheels))

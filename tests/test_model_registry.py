@@ -34,10 +34,12 @@ def test_shipped_table_is_curated_plus_registries():
     fams = shipped["families"]
     assert [f["family"] for f in fams[: len(curated["families"])]] == [f["family"] for f in curated["families"]]
     sources = {f["source"] for f in fams}
-    assert sources == {"curated", "transformers", "timm", "mteb", "vllm", "diffusers", "lmms_eval", "opencompass"}
+    assert sources == {"curated", "transformers", "timm", "mteb", "vllm", "diffusers", "lmms_eval", "opencompass",
+                       "litellm", "genai_prices", "fschat", "mmsegmentation"}
     assert sum(f["source"] == "transformers" for f in fams) >= 100
     assert set(shipped["generated_with"]) == {"transformers", "timm", "mteb", "vllm", "diffusers", "lmms_eval",
-                                              "opencompass", "open_clip_torch"}
+                                              "opencompass", "litellm", "genai_prices", "fschat", "mmsegmentation",
+                                              "open_clip_torch"}
     for f in fams:
         if f["source"] != "curated":
             assert f["registry"], f  # which registry entries a generated family came from

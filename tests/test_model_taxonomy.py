@@ -28,7 +28,8 @@ def test_at_least_sixty_families_with_valid_metadata(tax):
         if f.source == "curated":
             assert f.developer and f.developer_country in VALID_COUNTRY_CODES, f
         else:  # registry families: a developer only when the registry's checkpoint organisation is known
-            assert f.source in ("transformers", "timm", "mteb", "vllm", "diffusers", "lmms_eval", "opencompass"), f
+            assert f.source in ("transformers", "timm", "mteb", "vllm", "diffusers", "lmms_eval", "opencompass",
+                                "litellm", "genai_prices", "fschat", "mmsegmentation"), f
             assert f.developer_country is None or f.developer_country in VALID_COUNTRY_CODES, f
             assert (f.developer is None) == (f.developer_country is None), f
         assert f.kind in kinds, f

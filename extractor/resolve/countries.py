@@ -103,6 +103,19 @@ _OTHER_REGIONS: dict[str, tuple[str, ...]] = {
     "Gyeonggi": ("KR",), "Gyeonggi-do": ("KR",), "Okinawa": ("JP",), "Hokkaido": ("JP",),
     "New Territories": ("HK",), "Kowloon": ("HK",), "Tbilisi": ("GE",),
 }
+#: ISO 3166-2 subdivision types read as regions (top level only): the units people write
+#: after a city; districts, counties, municipalities and parishes are too small or too
+#: often named like a town or a word.
+SUBDIVISION_TYPES = frozenset({
+    "State", "Province", "Region", "Autonomous region", "Autonomous community", "Land",
+    "Canton", "Prefecture", "Voivodship", "Emirate", "Oblast", "Republic", "Regional state",
+    "Union territory", "Autonomous province", "Special administrative region", "Capital territory",
+    "Federal territory", "Capital district", "Territory", "Metropolitan region", "Administrative region",
+})
+_COMPASS_WORDS = frozenset("north south east west northern southern eastern western central centre center "
+                           "north-east north-west south-east south-west upper lower middle capital "
+                           "region province state territory greater coast coastal highlands islands".split())
+
 #: Short codes accepted only in location position ("Pittsburgh, PA 15213", "Toronto, ON").
 REGION_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     **{ab: ("US",) for ab in _US_STATES.values() if ab},
@@ -143,6 +156,7 @@ class Place:
     population: int = 0
     location_only: bool = False  # a word or first name too: trust only in location position
     variant: str | None = None  # the spelling indexed, when it differs from ``name``
+    segment_only: bool = False  # trust only as a whole comma-separated segment ("…, Kano, Nigeria")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +182,13 @@ def _location_position(text: str, start: int, end: int) -> tuple[bool, bool]:
     return loose, strict
 
 
+def _whole_segment(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] a segment of its own: separators (or the ends) on both sides,
+    a postcode allowed after it ("…, Selangor 43400, Malaysia")?"""
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    return (not before or before[-1] in ",(;") and (not after or after[0] in ",);" or after[0].isdigit())
+
+
 class PlaceIndex:
     """Finds countries, regions, cities and demonyms in text (token dictionary scan)."""
 
@@ -180,12 +201,14 @@ class PlaceIndex:
             self._add(Place(name, "demonym", (code,)))
         if cities_csv is not None and cities_csv.exists():
             self._add_cities(cities_csv)
+        self._add_subdivisions()  # last: a name already known (a city, a country) keeps its place
 
     # ------------------------------------------------------------------ building
     def _add(self, place: Place, spelling: str | None = None) -> None:
         toks = key_tokens(spelling or place.name)
         if spelling and spelling != place.name:
-            place = Place(place.name, place.kind, place.codes, place.population, place.location_only, spelling)
+            place = Place(place.name, place.kind, place.codes, place.population, place.location_only, spelling,
+                          place.segment_only)
         self._index.add(toks, place)
 
     def _add_countries(self) -> None:
@@ -209,6 +232,28 @@ class PlaceIndex:
             self._add(Place(name, "region", ("CA",)))
         for name, codes in _OTHER_REGIONS.items():
             self._add(Place(name, "region", codes))
+
+    def _add_subdivisions(self) -> None:
+        """Top-level states, provinces and regions of every country (ISO 3166-2 via pycountry)
+        that the hand lists and the city table do not hold: "Kanagawa", "Lombardia",
+        "Selangor", "Grand-Est".  A one-word name counts only as a comma-separated segment of
+        its own ("…, Kano, Nigeria", not "…, Kano Lab"), since "Assam", "Nelson" or "Mary" may
+        also be a word or a name; a name made only of compass or kind words ("Central",
+        "North West") is left out."""
+        found: dict[tuple[str, ...], tuple[str, set[str]]] = {}
+        for sub in pycountry.subdivisions:
+            if sub.type not in SUBDIVISION_TYPES or sub.parent_code is not None:
+                continue
+            name = sub.name.split(" [")[0].split(" (")[0].strip()
+            toks = key_tokens(name)
+            if "," in name or "/" in name or not toks or self._index.get(toks):
+                continue  # a country, city or hand-listed region; or a form such as "X, Région de"
+            if all(t in _COMPASS_WORDS for t in toks) or (len(toks) == 1 and len(toks[0]) < 4):
+                continue
+            found.setdefault(toks, (name, set()))[1].add(sub.country_code)
+        for toks, (name, codes) in found.items():
+            one_word = len(toks) == 1
+            self._add(Place(name, "region", tuple(sorted(codes)), location_only=one_word, segment_only=one_word))
 
     def _add_cities(self, path: Path) -> None:
         by_name: dict[str, list[tuple[int, str, bool, bool, list[str]]]] = {}
@@ -246,6 +291,8 @@ class PlaceIndex:
             place = _best(hit.values)
             loc, strict = _location_position(text, hit.start, hit.end)
             if place.location_only and not strict:
+                continue
+            if place.segment_only and not _whole_segment(text, hit.start, hit.end):
                 continue
             end = hit.end
             if (place.variant or place.name).endswith(".") and text[end : end + 1] == ".":
@@ -289,6 +336,23 @@ class PlaceIndex:
                 continue
             out.append((h.code, h.start, h.end))
         return out
+
+    def city_spellings(self) -> dict[str, str]:
+        """One-word city spellings -> the table's name ("roma" -> "rome", "munchen" ->
+        "munich"), as normalised tokens: "Università di Roma" is "University of Rome"."""
+        out: dict[str, str] = {}
+        for places in self._index.values():
+            for p in places:
+                if p.kind != "city" or p.variant is None:
+                    continue
+                alias, name = key_tokens(p.variant), key_tokens(p.name)
+                if len(alias) == 1 and len(name) == 1 and alias != name:
+                    out[alias[0]] = name[0]
+        return out
+
+    def is_place_name(self, name: str) -> bool:
+        """Is ``name`` (as a whole) a country, region, demonym or city of the index?"""
+        return bool(self._index.get(key_tokens(name)))
 
     def city_candidates(self, name: str) -> list[Place]:
         return self.cities_by_key.get(key_tokens(name), [])

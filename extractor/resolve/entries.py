@@ -1,12 +1,16 @@
 """Gazetteer entries and the loaders for the shipped tables in data/gazetteer/.
 
-Two sources feed one list of :class:`OrgEntry`:
+Three sources feed one list of :class:`OrgEntry`:
 
 * ``organisations.jsonl`` — hand-written: research institutes, company labs and the
   universities most frequent in AI papers, with aliases, sector, sites and domains.
   One JSON object per line; lines starting with ``#`` are comments.
 * ``universities.csv`` — derived from the Hipo university-domains list by
   ``devtools/build_gazetteer.py`` (name, country, state, domains).
+* ``companies.csv`` — listed companies (stock-index constituents) with their headquarters
+  country and web domains, derived by the same script.  A listed company is known only
+  by its headquarters, so it is marked ``multi_country``: named without a place it gets
+  that country as ``HQ_DEFAULT``.
 
 Hand-written entries absorb the list entries they describe (same web domain or same
 normalised name in the same country), so each organisation exists once.
@@ -114,5 +118,20 @@ def load_universities(path: Path | None = None) -> list[OrgEntry]:
                 id=-1, name=row["name"], country=row["country"] or None,
                 sector=Sector.ACADEMIA, domains=row["domains"].split(),
                 state=row["state"] or None, source="universities",
+            ))
+    return out
+
+
+def load_companies(path: Path | None = None) -> list[OrgEntry]:
+    """Parse companies.csv (derived; see the builder for provenance); [] when absent."""
+    path = path or GAZETTEER_DIR / "companies.csv"
+    if not path.exists():
+        return []
+    out: list[OrgEntry] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.append(OrgEntry(
+                id=-1, name=row["name"], country=row["country"] or None, sector=Sector.INDUSTRY,
+                domains=row["domains"].split(), multi_country=True, source="companies",
             ))
     return out

@@ -11,6 +11,8 @@ paper that never used it:
 
 * ``names`` match case-insensitively; ``names_cs`` only with the exact case, so "opt
   for", "bloom filter", "glove", "clip the gradient", "Albert", "Bert" are not models.
+* ``names_versioned`` (names from price lists that look like plain words: "Doubao",
+  "Llemma"): any case, only with a version or size ("Doubao 1.5 Pro", "Llemma 7B").
 * ``require_suffix`` (Yi, Phi, GLM, Falcon, MPT, Zephyr): the bare word is a surname, a
   letter or a statistics term; only "Yi-34B", "Phi-2", "GLM-4" count. With ``cited_bare``
   the bare name also counts when a citation follows it at once ("Falcon [17]", "MPT
@@ -21,6 +23,11 @@ paper that never used it:
   the model out ("Segment Anything", "masked autoencoder"); otherwise SAM is likely
   Sharpness-Aware Minimization and MAE mean absolute error.
 * Lower-case "transformer" is a generic word; only "Transformer(s)" is the architecture.
+  Likewise a name of plain words keeps its capitals: "Latent Diffusion Models" is the
+  model, "latent diffusion models" a kind of model.
+* A CamelCase name ("ColBERT", "XLM-RoBERTa", "TinyLlama") is also read in another case
+  when the print keeps a capital inside the word ("ColBert", "XLM-Roberta") or carries a
+  parameter count ("Tinyllama-1.1B"): "colbert", "Roberta" and "Minimax" stay words.
 * A hit inside a web or e-mail address ("atlas.nomic.ai", "@jina.ai") is not a mention,
   nor is a letter-digit name next to the rest of its series ("E4 E5 E6" in a figure).
 """
@@ -54,6 +61,12 @@ _SUFFIX_PART = (
     r"|\+(?![\w+]))"
 )
 _SUFFIX = f"(?:{_SUFFIX_PART}){{0,6}}"
+# a parameter count inside a suffix: "-7B", " 1.1B", "-8x7B", "-350M"
+_SIZE_IN_SUFFIX = re.compile(r"\d(?:\.\d+)?(?:[Bb]|M)(?![a-z])")
+# a CamelCase joint: "ColBERT", "XLM-RoBERTa", "TinyLlama"
+_CAMEL = re.compile(r"[a-z][A-Z]")
+# a print that is not a plain word: a capital after a letter, and some lower case ("ColBert", "XLM-Roberta")
+_INNER_CAPITAL = re.compile(r"(?<=[A-Za-z])[A-Z]")
 # a citation right after a name: "[17]", "[3, 5]", "(Penedo et al., 2023)", "(MosaicML, 2023)"
 _CITED_RE = re.compile(r"\s?(?:\[\d+(?:\s?[,–-]\s?\d+)*\]|\([A-Z][^()\n]{0,60}?(?:19|20)\d\d[a-z]?\))")
 
@@ -62,22 +75,44 @@ _LIGATURES = (("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\u
 
 
 _CAMEL_JOINT = re.compile(r"(?<=[a-z]{2})(?=[A-Z][A-Za-z]{2})")
+_PLAIN_WORD = re.compile(r"[A-Z][a-z]+")
 
 
 def _split_forms(name: str) -> list[str]:
-    """"OpenLLaMA" -> "Open LLaMA", "Open-LLaMA" (one joint at a time, lower to upper case)."""
+    """"OpenLLaMA" -> "Open LLaMA", "Open-LLaMA" (one joint at a time, lower to upper case).
+
+    Only where the part after the joint is a name of its own shape ("LLaMA", "GPT",
+    "GeeX"): split before a plain capitalised word the name is a phrase ("Open Assistant",
+    "Video Chat")."""
     if " " in name or "-" in name:
         return []
     out = []
     for m in _CAMEL_JOINT.finditer(name):
+        rest = re.match(r"[A-Za-z]+", name[m.start():])
+        if rest is not None and _PLAIN_WORD.fullmatch(rest.group(0)):
+            continue
         out += [name[: m.start()] + " " + name[m.start():], name[: m.start()] + "-" + name[m.start():]]
     return out
+
+
+# a name made of plain words ("Latent Diffusion Model", "Wide and Deep", "Segment Anything")
+_PHRASE = re.compile(r"[A-Za-z][a-z]+(?: [A-Za-z][a-z]+)+")
+
+
+def _keeps_capitals(printed: str, spelling: str) -> bool:
+    """Does a print of a plain-word name capitalise the words its spelling capitalises?"""
+    words = printed.split()
+    return len(words) == len(spelling.split()) and all(
+        w[:1].isupper() for w, s in zip(words, spelling.split(), strict=True) if s[:1].isupper())
 
 
 def _ligature_form(name: str) -> str:
     for plain, lig in _LIGATURES:
         name = name.replace(plain, lig)
     return name
+
+
+_UNLIGATURE = {ord(lig): plain for plain, lig in _LIGATURES}
 
 
 # "atlas.nomic.ai/map", "huggingface.co/…/bge-m3": a name inside a web or e-mail address
@@ -117,7 +152,7 @@ class FamilyInfo:
     developer_country: str | None
     kind: str
     note: str | None = None
-    source: str = "curated"  # curated | transformers | timm | mteb | vllm: registry families may lack a developer
+    source: str = "curated"  # curated or the registry it came from: registry families may lack a developer
     attention: bool | None = None  # False: a vision network without self-attention (a CNN or MLP backbone)
 
     @property
@@ -187,6 +222,8 @@ class Taxonomy:
         self._insensitive_names: list[tuple[str, _Rule]] = []  # as written, for the split forms
         self._insensitive: dict[str, _Rule] = {}  # casefolded name -> rule
         self._sensitive: dict[str, _Rule] = {}  # exact name -> rule
+        self._camel: dict[str, tuple[str, _Rule]] = {}  # casefolded CamelCase name -> (its spelling, rule)
+        self._phrases: dict[str, str] = {}  # casefolded name of plain words -> its spelling ("Latent Diffusion Model")
         for fam in data["families"]:
             info = FamilyInfo(fam["family"], fam.get("developer"), fam.get("developer_country"),
                               fam["kind"], fam.get("note"), fam.get("source", "curated"), fam.get("attention"))
@@ -200,10 +237,21 @@ class Taxonomy:
             for name in fam.get("names", []):
                 self._insensitive.setdefault(name.casefold(), _Rule(info, False, veto_next=veto))
                 self._insensitive_names.append((name, self._insensitive[name.casefold()]))
+                if _PHRASE.fullmatch(name) and any(c.isupper() for c in name):
+                    self._phrases.setdefault(name.casefold(), name)
+            for name in fam.get("names_versioned", []):  # any case, only with a version or size
+                self._insensitive.setdefault(name.casefold(), _Rule(info, False, True, veto_next=veto))
             for name in fam.get("names_cs", []):
                 self._sensitive.setdefault(name, _Rule(info, True, bool(fam.get("require_suffix")),
                                                        bool(fam.get("name_like")), anywhere, veto,
                                                        bool(fam.get("cited_bare"))))
+        # "Grounding DINO" is also printed "Grounding-DINO", "Stable Diffusion" "Stable-Diffusion"
+        for name, rule in list(self._insensitive.items()):
+            if " " in name:
+                self._insensitive.setdefault(name.replace(" ", "-"), rule)
+        for name, rule in list(self._sensitive.items()):
+            if " " in name:
+                self._sensitive.setdefault(name.replace(" ", "-"), rule)
         # "OpenLLaMA" is also printed "Open LLaMA" / "Open-LLaMA": the split forms, exact case only
         for name, rule in [*self._sensitive.items(), *((n, r) for n, r in self._insensitive_names)]:
             for form in _split_forms(name):
@@ -211,7 +259,13 @@ class Taxonomy:
                                                          name_like=False, require_anywhere=None))
         for name, rule in list(self._sensitive.items()):
             self._sensitive.setdefault(_ligature_form(name), rule)
-        words_i = set(self._insensitive) | {_ligature_form(n) for n in self._insensitive}  # casefold undoes it
+        # "ColBERT" printed "ColBert", "XLM-RoBERTa" printed "XLM-Roberta": read in any case, checked in find()
+        for name, rule in list(self._sensitive.items()):
+            key = name.casefold()
+            if _CAMEL.search(name) and len(name) >= 4 and key not in self._insensitive:
+                self._camel.setdefault(key, (name, rule))
+        words_i = set(self._insensitive) | set(self._camel)
+        words_i |= {_ligature_form(n) for n in words_i}  # casefold undoes it
         trie_i = _trie_regex(sorted(words_i))
         trie_s = _trie_regex(sorted(self._sensitive))
         # an optional multilingual "m" before a capital: mBERT, mT5, mDPR, mE5, mContriever
@@ -249,22 +303,47 @@ class Taxonomy:
         """Every model mention in ``text`` in order (callers count and aggregate)."""
         hits: list[ModelHit] = []
         anywhere_cache: dict[str, bool] = {}
-        for m in self._regex.finditer(text):
+        pos = 0
+        while (m := self._regex.search(text, pos)) is not None:
+            pos = m.end()
             base_i, base_s, suffix = m.group("i"), m.group("s"), m.group("suf")
             rule = self._insensitive.get(base_i.casefold()) if base_i else self._sensitive.get(base_s)
+            if rule is None and base_i:  # a CamelCase name, maybe printed in another case
+                rule = self._sensitive.get(base_i) or self._camel_rule(base_i, suffix)
+            elif base_i and base_i.casefold() in self._phrases and \
+                    not _keeps_capitals(base_i, self._phrases[base_i.casefold()]):
+                rule = None  # "latent diffusion models" is a kind of model, "Latent Diffusion Models" the one
             if rule is None:
+                if base_i:  # "Open Llama" is not OpenLLaMA, but its "Llama" is still a name
+                    pos = m.start() + 1
                 continue
             end = m.end()
             if rule.veto_next is not None and rule.veto_next.match(text, end):
                 continue
             if _in_address(text, m.start(), end) or (base_s and _is_indexed_symbol(text, m.start(), end)):
                 continue
-            if rule.case_sensitive and not self._gates_pass(rule, text, m.start(), end, suffix, anywhere_cache):
+            if (rule.case_sensitive or rule.require_suffix) and \
+                    not self._gates_pass(rule, text, m.start(), end, suffix, anywhere_cache):
                 continue
             name = text[m.start() : end]
             info = rule.info
             hits.append(ModelHit(name, info.family, info.developer, info.developer_country, m.start(), end))
         return hits
+
+    def _camel_rule(self, printed: str, suffix: str) -> _Rule | None:
+        """The rule of a CamelCase name read in another case, when the print is still a
+        name: its own spelling, a capital inside the word with some lower case
+        ("ColBert", "XLM-Roberta"), or any case with a parameter count ("Tinyllama-1.1B").
+        A plain word ("colbert", "Roberta", "Minimax") or all capitals is not the model."""
+        found = self._camel.get(printed.casefold())  # casefold undoes ligatures
+        if found is None:
+            return None
+        spelling, rule = found
+        if printed.translate(_UNLIGATURE) == spelling:
+            return rule
+        if _INNER_CAPITAL.search(printed) and any(c.islower() for c in printed):
+            return rule
+        return rule if _SIZE_IN_SUFFIX.search(suffix) else None
 
     @staticmethod
     def _gates_pass(rule: _Rule, text: str, start: int, end: int, suffix: str,

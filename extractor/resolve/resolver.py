@@ -10,7 +10,8 @@ affiliation.  The country rules (DESIGN.md, "Counting policy") live here:
    "Taipei, Taiwan, China" keep HK / TW.
 3. Companies take the country of a site named anywhere in the string (Microsoft Research
    *Asia*, Tencent AI Lab, *Bellevue*), then in the context; with no site, a
-   multi-country company gets its headquarters country as ``HQ_DEFAULT``.
+   multi-country company gets its headquarters country as ``HQ_DEFAULT``; so does a
+   listed company (``companies.csv``), which is known by its headquarters only.
 4. A city or region (``CITY``) comes next; ambiguous cities are settled by the other
    places and by the gazetteer ("Cambridge, MA" -> US, "MIT, Cambridge" -> US).  A state
    or province cue (", MA", "(MA)", " MA" right after the city, "Massachusetts", "Mass.")
@@ -19,9 +20,11 @@ affiliation.  The country rules (DESIGN.md, "Counting policy") live here:
 5. Then the gazetteer country, then the e-mail domain, then the context, then weak
    web-mail hints.
 
-Institution: when several organisations are named, the last (largest) one, except that a
-known sub-unit named together with its parent resolves to the parent, the sub-unit going
-to ``department`` ("Courant Institute ..., New York University" -> NYU); member institutes
+Institution: a known name or alias as written, else a part of the string whose words are a
+known name's in another order, else a fuzzy match (a tie between namesakes goes to the
+country the string names).  When several organisations are named, the last (largest) one,
+except that a known sub-unit named together with its parent resolves to the parent, the
+sub-unit going to ``department`` ("Courant Institute ..., New York University" -> NYU); member institutes
 of an umbrella body (CASIA of CAS) and sub-units abroad (NYU Shanghai) stay themselves.
 """
 
@@ -35,7 +38,7 @@ from pydantic import BaseModel, Field
 
 from extractor.resolve.countries import PlaceHit, PlaceIndex
 from extractor.resolve.emails import EmailEvidence, EmailIndex
-from extractor.resolve.entries import GAZETTEER_DIR, OrgEntry, load_organisations, load_universities
+from extractor.resolve.entries import GAZETTEER_DIR, OrgEntry, load_companies, load_organisations, load_universities
 from extractor.resolve.institutions import InstitutionIndex, InstitutionMatch
 from extractor.resolve.parts import CONJ_RE, PAREN_RE, VENUE_RE, department, infer_sector, org_segment, partial_name
 from extractor.resolve.text import clean, key, strip_accents, tokenize
@@ -72,11 +75,18 @@ class Resolver:
     """Build once (see :func:`get_resolver`); ``resolve`` is pure and thread-safe."""
 
     def __init__(self, organisations: list[OrgEntry] | None = None,
-                 universities: list[OrgEntry] | None = None) -> None:
+                 universities: list[OrgEntry] | None = None,
+                 companies: list[OrgEntry] | None = None) -> None:
+        """Tables default to the shipped files; a caller that passes its own organisations
+        or universities gets no listed companies unless it passes those too."""
         orgs = organisations if organisations is not None else load_organisations()
         unis = universities if universities is not None else load_universities()
-        self.institutions = InstitutionIndex(orgs, unis)
+        if companies is None:
+            companies = load_companies() if organisations is None and universities is None else []
         self.places = PlaceIndex(GAZETTEER_DIR / "cities.csv")
+        # a listed company called like a place ("Phoenix", "Lincoln") would hide the place
+        companies = [c for c in companies if not self.places.is_place_name(c.name)]
+        self.institutions = InstitutionIndex(orgs, unis, companies, self.places.city_spellings())
         self.emails = EmailIndex(self.institutions.domains)
         self._site_patterns: dict[int, list[tuple[re.Pattern[str], str, Method, tuple[str, ...]]]] = {}
 
@@ -118,9 +128,16 @@ class Resolver:
                 notes.append(f"fuzzy match preferred over the partial name {text[match.start:match.end]!r}")
         org_seg = None
         if entry is None and text:
+            reordered = self.institutions.by_words(text)
+            if reordered is not None:
+                entry, start, end = reordered
+                inst_method, score = Method.GAZETTEER_ALIAS, 100.0
+                match = InstitutionMatch((), start, end, inst_method, score)
+                notes.append(f"{text[start:end].strip()!r} is {entry.name!r} in another word order")
+        if entry is None and text:
             fuzzy_seg = org_segment(text, places)
             if fuzzy_seg is not None:
-                hit = self.institutions.fuzzy(fuzzy_seg[0])
+                hit = self.institutions.fuzzy(fuzzy_seg[0], {c for p in places for c in p.place.codes})
                 if hit is not None:
                     entry, score = hit
                     inst_method = Method.GAZETTEER_FUZZY
@@ -227,7 +244,7 @@ class Resolver:
         segment = text[seg_start:seg_end].strip()
         if len(key(segment)) <= len(key(entry.name)) + 2:
             return None
-        hit = self.institutions.fuzzy(segment)
+        hit = self.institutions.fuzzy(segment, {c for p in self.places.find(text) for c in p.place.codes})
         if hit is not None and hit[0] is not entry and len(key(hit[0].name)) > len(key(entry.name)):
             return hit
         return None
@@ -269,6 +286,9 @@ class Resolver:
             if entry.multi_country:
                 notes.append(f"{entry.name} has labs in several countries and none is named: headquarters country")
                 return _Decision(entry.country, Method.HQ_DEFAULT, None, True)
+        if entry is not None and entry.country and entry.multi_country:
+            notes.append(f"{entry.name} is known by its headquarters only and no site is named")
+            return _Decision(entry.country, Method.HQ_DEFAULT, None, True)
         if entry is not None and entry.country:
             return _Decision(entry.country, _gazetteer_method(inst_method))
         if email is not None and email.country and email.strength not in ("weak", "none"):

@@ -202,6 +202,10 @@ class PhraseIndex(Generic[T]):
     def __len__(self) -> int:
         return len(self._phrases)
 
+    def values(self) -> Iterable[list[T]]:
+        """The values stored under each phrase."""
+        return self._phrases.values()
+
     def _lens(self, first: str) -> tuple[int, ...]:
         lens = self._lengths.get(first)
         if lens is None:

@@ -6,8 +6,9 @@ page-1 footnotes (an affiliation such as "DeepSeek-AI" or "Mistral AI" is not a 
 the model) and the bibliography, from the last "References" / "Bibliography" heading to
 an appendix heading after it or the end (a cited title is not a use; an appendix that
 evaluates a model is). Citation keys ("(DeepSeek, 2025)"), software ("LLaMA Factory",
-"Hugging Face Transformers", "Megatron-LM framework"), data sets ("Alpaca dataset") and
-metrics ("CLIP score") named after a model are not model mentions either.
+"Hugging Face Transformers", "Megatron-LM framework"), data sets ("Alpaca dataset",
+"MetaMath (en)", "WizardLM-Evol-Instruct-70K") and metrics ("CLIP score") named after a
+model are not model mentions either.
 Role stays null: the LLM backend classifies roles.
 """
 
@@ -90,10 +91,19 @@ _SOFTWARE_AFTER_RE = re.compile(  # up to three capitalised words between: "Tran
     r"(?:tensor|pipeline|model)[\s\-]parallel\w*|parallelism)\b", re.IGNORECASE)
 _SOFTWARE_BEFORE_RE = re.compile(
     r"(?:hugging\s?face(?:'s|’s)?|🤗|(?:version|fork|branch|release)\s+of\s+(?:the\s+)?)\s*$", re.IGNORECASE)
-# "Alpaca dataset", "the NLLB corpus", "translation datasets, NLLB": a data set named after a model
+# "Alpaca dataset", "the NLLB corpus", "translation datasets, NLLB", "datasets, such as Tulu-v2",
+# "calibration corpora (Alpaca, ...": a data set named after a model
 _DATA_AFTER_RE = re.compile(r"^[\w\-]*\s*(?:\([^()\n]{0,60}\)\s*)?(?:data\s?sets?|corpus|corpora)\b", re.IGNORECASE)
-_DATA_BEFORE_RE = re.compile(r"(?:data\s?sets?|corpus|corpora)\s*(?:,|:|such as|like|including|e\.g\.,?)\s*$",
+_DATA_BEFORE_RE = re.compile(r"(?:data\s?sets?|corpus|corpora)\s*(?:[,:(]\s*)?(?:such as|like|including|e\.g\.,?)?\s*$",
                              re.IGNORECASE)
+# a data-mixture table: "MetaMath (en) [281]", "ShareGPT (en&zh)": a language tag marks a corpus
+_LANGUAGE_TAG_AFTER_RE = re.compile(
+    r"^[\w.+\-]*\s?\((?:en|zh|ja|ko|fr|de|es|ru|ar|pt|it|vi|th|id|hi|tr|pl|nl|cs)"
+    r"(?:\s?[&/,+]\s?(?:en|zh|ja|ko|fr|de|es|ru|ar|pt|it|vi|th|id|hi|tr|pl|nl|cs))*\)")
+# "WizardLM-Evol-Instruct-70K", "ToRA-69k": a count of examples in the name marks a data set
+# ("Yi-34B-200K" counts tokens of context after a parameter count and stays a model)
+_EXAMPLE_COUNT_AFTER_RE = re.compile(r"^[\w.+\-]*?-\d+(?:\.\d+)?[Kk](?![\w])")
+_PARAMS_RE = re.compile(r"\d(?:[Bb]|M)(?![a-z])")
 # "CLIP score", "Inception Score": a metric computed with a model, not a mention of using it
 _METRIC_AFTER_RE = re.compile(r"^[\s\-]?scores?\b", re.IGNORECASE)
 
@@ -102,7 +112,10 @@ def is_citation_or_software(text: str, start: int, end: int) -> bool:
     """Is the hit at text[start:end] a citation key, software, a data set or a metric named
     after a model rather than the model itself?"""
     after = text[end : end + 40]
-    if _METRIC_AFTER_RE.match(after) or _DATA_AFTER_RE.match(after):
+    if _METRIC_AFTER_RE.match(after) or _DATA_AFTER_RE.match(after) or _LANGUAGE_TAG_AFTER_RE.match(after):
+        return True
+    count = _EXAMPLE_COUNT_AFTER_RE.match(after)
+    if count is not None and not _PARAMS_RE.search(text[start:end] + count.group(0)):
         return True
     if _DATA_BEFORE_RE.search(text[max(0, start - 40) : start]):
         return True
@@ -115,17 +128,21 @@ def is_citation_or_software(text: str, start: int, end: int) -> bool:
     return bool(_SOFTWARE_BEFORE_RE.search(text[max(0, start - 30) : start]))
 
 
-# a word broken at a line end by the typesetter: "Stable Diffu-\nsion", "Chin-\nchilla"
-_LINE_BREAK_HYPHEN = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+# a name broken at a line end: a word the typesetter split ("Stable Diffu-\nsion", "Chin-\nchilla")
+# loses its hyphen; a compound broken after its own hyphen ("XLM-\nRoBERTa", "GPT-\n4") keeps it
+_LINE_BREAK_HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-\n(?=[A-Za-z0-9])")
 
 
 def _hits(find: Callable[[str], list], text: str) -> list:
     """Taxonomy hits of ``text``, plus the names that a line-end hyphen splits.
 
-    Each split is looked at in a short window around it with the hyphen removed (a
-    second pass over the whole paper would double the matching time); only hits that
-    cross the removed hyphen are added, mapped back to the original offsets, so a real
-    compound broken after its hyphen ("Llama-\nbased") keeps its ordinary hit.
+    Each split is looked at in a short window around it (a second pass over the whole
+    paper would double the matching time): between two lower-case letters the hyphen is
+    the typesetter's and is removed, otherwise (a capital or a digit on either side) it is
+    the name's own and only the line end is. Only hits that cross the break are added,
+    mapped back to the original offsets, and they replace the hits of the first half
+    alone ("XLM" of "XLM-\nRoBERTa"); a real compound broken after its hyphen
+    ("Llama-\nbased") keeps its ordinary hit.
     """
     hits = find(text)
     if "-\n" not in text:
@@ -137,11 +154,30 @@ def _hits(find: Callable[[str], list], text: str) -> list:
         lo = 0 if b < 40 else (lo + 1 if lo >= 0 else b - 1)
         hi = text.rfind(" ", b + 2, b + 42)
         hi = hi if hi > b + 2 else min(len(text), b + 42)
-        cut = b - lo
-        for h in find(text[lo:b] + text[b + 2 : hi]):
+        typeset = text[b - 1].islower() and text[b + 2].islower()
+        keep = "" if typeset else "-"  # what stays of "-\n"
+        cut, removed = b - lo + len(keep), 2 - len(keep)
+        for h in find(text[lo:b] + keep + text[b + 2 : hi]):
             if h.start < cut < h.end:
-                extra.append(replace(h, start=lo + h.start, end=lo + h.end + 2))
-    return sorted(hits + extra, key=lambda h: h.start) if extra else hits
+                extra.append(replace(h, start=lo + h.start, end=lo + h.end + removed))
+    if not extra:
+        return hits
+    covered = [(h.start, h.end) for h in extra]
+    kept = [h for h in hits if not any(s <= h.start < e for s, e in covered)]
+    return sorted(kept + extra, key=lambda h: h.start)
+
+
+def _derivative_bases(text: str, hits: list) -> set[int]:
+    """Indexes of hits that name the base model inside another model's name: a second family
+    in the same hyphen-joined token ("Ovis1.6-Gemma2-9B", "LLaVA-NeXT-Vicuna-13B") is what
+    the first was built on, not a model the paper names."""
+    out = set()
+    for i in range(1, len(hits)):
+        h, prev = hits[i], hits[i - 1]
+        if h.family != prev.family and prev.start < h.start and text[h.start - 1 : h.start] == "-" and \
+                not any(c.isspace() for c in text[prev.start : h.start]):
+            out.add(i)
+    return out
 
 
 def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
@@ -158,8 +194,10 @@ def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
     zones.append((Where.BODY, body_text(document)))
     found: dict[str, ModelMention] = {}
     for where, text in zones:
-        for hit in _hits(find, text):
-            if is_citation_or_software(text, hit.start, hit.end):
+        hits = _hits(find, text)
+        bases = _derivative_bases(text, hits)
+        for i, hit in enumerate(hits):
+            if i in bases or is_citation_or_software(text, hit.start, hit.end):
                 continue
             m = found.get(hit.family)
             if m is None:
