@@ -552,47 +552,89 @@ def as_json(r: SimulationResult) -> str:
 # --------------------------------------------------------------------------- summaries over seeds
 
 
-def summarize(paths: Iterable[Path | str]) -> str:
-    """Pool ``simulate --json`` outputs of one configuration over seeds (the docs' tables).
+def _pooled_part(runs: list[dict[str, Any]], part: str) -> dict[str, Any]:
+    """Queue capture and calibration of one part (``before``/``after``) of several runs.
+
+    ``held``/``errors``: country-set errors in the top 15% of each run's own queue, summed
+    over the runs; ``ece``: each run's; ``ece_pooled`` and ``reliability``: the ECE and the
+    reliability table of all the runs' records together, from their bins (the same in every run).
+    """
+    held = total = 0
+    eces: list[float | None] = []
+    bins: dict[str, list[float]] = {}  # bin -> [records, sum of predictions, sum of rights]
+    for r in runs:
+        m = r.get(part) or {}
+        errors, share = m.get("country_errors") or 0, (m.get("efficiency") or {}).get("top_15%")
+        held, total = held + round((share or 0) * errors), total + errors
+        calib = m.get("calibration") or {}
+        ece = calib.get("ece")
+        eces.append(None if ece is None or ece != ece else float(ece))
+        for b in calib.get("reliability") or []:
+            if b.get("n"):
+                acc = bins.setdefault(b["bin"], [0.0, 0.0, 0.0])
+                acc[0] += b["n"]
+                acc[1] += b["n"] * b["mean_p"]
+                acc[2] += b["n"] * b["observed"]
+    n = sum(b[0] for b in bins.values())
+    pooled_ece = sum(abs(b[1] - b[2]) for b in bins.values()) / n if n else None
+    reliability = [{"bin": name, "n": int(k), "mean_p": p / k, "observed": o / k} for name, (k, p, o) in sorted(bins.items())]
+    return {"held": held, "errors": total, "share": (held / total) if total else None, "ece": eces,
+            "ece_pooled": pooled_ece, "reliability": reliability}
+
+
+def pool_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``simulate --json`` outputs of one configuration, pooled over seeds.
 
     Errors in the top 15% are pooled (summed over the runs, so a seed with few errors
-    weighs less); ECE is given per run; the curve's accuracy and interval width are means
-    over the runs ("n/a" where a run has no interval yet).
+    weighs less); ECE is given per run and pooled over all the runs' records; the curve's
+    accuracy and interval width are means over the runs (width None where a run has no
+    interval yet); the backends' correlation sums the runs' counts.
     """
+    out: dict[str, Any] = {"runs": len(runs), "papers": [r.get("papers") for r in runs],
+                           "errors": [(r.get("before") or {}).get("country_errors") for r in runs],
+                           "before": _pooled_part(runs, "before"), "after": _pooled_part(runs, "after"),
+                           "curve": [], "backends": None}
+    for i, point in enumerate((runs[0].get("curve") or []) if runs else []):
+        acc = [r["curve"][i]["accuracy"] for r in runs]
+        widths = [r["curve"][i]["us_cn_ci_width"] for r in runs]
+        out["curve"].append({"reviewed_share": point["reviewed_share"], "accuracy": sum(acc) / len(acc),
+                             "us_cn_ci_width": None if any(w is None for w in widths) else sum(widths) / len(widths)})
+    backends = [r["backends"] for r in runs if (r.get("backends") or {}).get("answer_wrong") is not None]
+    if backends:
+        both, rules_wrong = sum(b["both_wrong"] for b in backends), sum(b["rules_wrong"] for b in backends)
+        out["backends"] = {"both_wrong": both, "rules_wrong": rules_wrong,
+                           "answer_wrong_rules_right": sum(b["answer_wrong"] for b in backends) - both,
+                           "rules_right": sum(b["papers"] for b in backends) - rules_wrong}
+    return out
+
+
+def summarize(paths: Iterable[Path | str]) -> str:
+    """Pool ``simulate --json`` outputs of one configuration over seeds (:func:`pool_runs`) as text."""
     runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     if not runs:
         return "no runs"
+    pooled = pool_runs(runs)
 
-    def pooled(part: str) -> str:
-        held = total = 0
-        for r in runs:
-            m = r.get(part) or {}
-            errors, share = m.get("country_errors") or 0, (m.get("efficiency") or {}).get("top_15%")
-            held, total = held + round((share or 0) * errors), total + errors
-        return f"{held}/{total} = {held / total:.1%}" if total else "n/a (no errors)"
+    def capture(part: str) -> str:
+        p = pooled[part]
+        return f"{p['held']}/{p['errors']} = {p['share']:.1%}" if p["errors"] else "n/a (no errors)"
 
     def eces(part: str) -> str:
-        vals = [(r.get(part) or {}).get("calibration", {}).get("ece") for r in runs]
-        return ", ".join("n/a" if v is None or v != v else f"{v:.3f}" for v in vals)
+        return ", ".join("n/a" if v is None else f"{v:.3f}" for v in pooled[part]["ece"])
 
-    lines = [f"runs: {len(runs)}; papers {[r['papers'] for r in runs]}; "
-             f"country-set errors (all papers) {[r['before'].get('country_errors') for r in runs]}",
-             f"top 15% of the queue, all papers, default model: {pooled('before')}; ECE {eces('before')}",
-             f"top 15% of the queue, measure half, fitted model: {pooled('after')}; ECE {eces('after')}"]
-    backends = [r["backends"] for r in runs if (r.get("backends") or {}).get("answer_wrong") is not None]
-    if backends:
-        both, rw = sum(b["both_wrong"] for b in backends), sum(b["rules_wrong"] for b in backends)
-        aw = sum(b["answer_wrong"] for b in backends) - both
-        rr = sum(b["papers"] for b in backends) - rw
+    lines = [f"runs: {len(runs)}; papers {pooled['papers']}; country-set errors (all papers) {pooled['errors']}",
+             f"top 15% of the queue, all papers, default model: {capture('before')}; ECE {eces('before')}",
+             f"top 15% of the queue, measure half, fitted model: {capture('after')}; ECE {eces('after')}"]
+    b = pooled["backends"]
+    if b:
+        both, rw, aw, rr = b["both_wrong"], b["rules_wrong"], b["answer_wrong_rules_right"], b["rules_right"]
         lines.append(f"simulated answer wrong on {both}/{rw} of the papers the rules get wrong"
                      f"{f' ({both / rw:.0%})' if rw else ''}, on {aw}/{rr} of the others"
                      f"{f' ({aw / rr:.1%})' if rr else ''}")
     lines += ["", "| reviewed | country set right (mean) | width of the US–CN 95% interval (mean) |", "| --- | --- | --- |"]
-    for i, point in enumerate(runs[0].get("curve") or []):
-        acc = [r["curve"][i]["accuracy"] for r in runs]
-        widths = [r["curve"][i]["us_cn_ci_width"] for r in runs]
-        width = "n/a" if any(w is None for w in widths) else f"{sum(widths) / len(widths) * 100:.1f} pp"
-        lines.append(f"| {point['reviewed_share']:.0%} | {sum(acc) / len(acc):.4f} | {width} |")
+    for c in pooled["curve"]:
+        width = "n/a" if c["us_cn_ci_width"] is None else f"{c['us_cn_ci_width'] * 100:.1f} pp"
+        lines.append(f"| {c['reviewed_share']:.0%} | {c['accuracy']:.4f} | {width} |")
     return "\n".join(lines)
 
 

@@ -479,10 +479,16 @@ def _assert_same_as_full_route(store: Store, store_factory, path: Path) -> None:
 
 
 def _frame_members(store: Store) -> tuple[list[str], set[str]]:
-    """(the frame's records, by draw; the records people hold with an audit mark), from the records."""
+    """(the frame's records, by draw; the records people hold with an audit mark), from the records.
+
+    A doubtful record (two readings give different country sets) is queued whatever its
+    confidence and is never in the frame."""
+    doubtful = {row["paper_id"] for row in store.review_signal_rows()
+                if json.loads(row["features"] or "{}").get(routing.DOUBT)}
     frame, held = [], set()
     for r in store.iter_records():
-        if r.status.value in ("machine", "queued") and (r.confidence or 0) >= INC.confidence_threshold:
+        if r.status.value in ("machine", "queued") and (r.confidence or 0) >= INC.confidence_threshold \
+                and r.paper_id not in doubtful:
             frame.append(r.paper_id)
         elif r.audit and r.status.value in ("in_review", "verified"):
             frame.append(r.paper_id)

@@ -212,3 +212,32 @@ def test_a_kept_inference_that_changes_the_set_is_doubtful_a_kept_stated_country
     kept = build(document(), [(LLM, extraction(both, affs, warnings=stated)), (RULES, extraction(both, affs))],
                  models=confident_models())
     assert not kept.signals.doubts and kept.record.status == RecordStatus.MACHINE
+
+
+def test_one_unit_naming_organisations_in_two_countries_is_a_doubt_with_each_reading_as_an_alternative() -> None:
+    unit = "Kyoto University & Microsoft Research"
+    text = "\n".join(["A Study of Things", "Alice Smith, Bob Jones", unit, TSINGHUA, "Abstract", "We study things."])
+    doc = document(text=text)
+    affs = [aff(0, unit, "JP", Method.GAZETTEER_EXACT, "Kyoto University"), aff(1, TSINGHUA, "CN")]
+    for exts in ([(RULES, extraction(affs=affs))], [(LLM, extraction(affs=affs)), (RULES, extraction(affs=affs))]):
+        built = build(doc, exts)
+        reason = next(r for r in built.record.review_reasons if r.code == "unit_several_countries")
+        assert "JP, US" in reason.message and "counts JP" in reason.message
+        assert built.signals.features["unit_several_countries"] == 1.0
+        alternatives = [a["set"] for a in built.signals.alternatives if a["why"] == "unit_several_countries"]
+        assert alternatives == [["CN", "JP"], ["CN", "US"], ["CN", "JP", "US"]]
+    assert "unit_several_countries" not in codes(build(document(), [(RULES, extraction())]))
+
+
+@pytest.mark.parametrize(("unit", "countries"), [
+    ("Kyoto University; Microsoft Research", {"JP", "US"}),
+    ("Kyoto University (Japan) / ETH Zurich (Switzerland)", {"JP", "CH"}),
+    ("Kyoto University and Microsoft Research, Japan", set()),  # one printed country settles the unit
+    ("University of Science and Technology of China", set()),  # "University of Science" is a piece of the name
+    ("Department of Computer Science and Engineering, Seoul National University", {"KR"}),
+])
+def test_the_organisations_of_a_unit_are_read_part_by_part(unit: str, countries: set[str]) -> None:
+    from extractor.reconcile.signals import organisations_of_unit
+    from extractor.resolve import get_resolver
+
+    assert set(organisations_of_unit(unit, get_resolver()).values()) == countries

@@ -88,6 +88,7 @@ COUNTRY_FEATURES: tuple[str, ...] = (
     "acronym_country",  # a country resting on a short upper-case alias (MIT, IIT, ENS: acronyms are ambiguous)
     "link_fallback",  # authors linked by grid column, print order or e-mail domain (no marker links them)
     "labels_disagree",  # a venue source's own country labels differ from the record's set (HK/MO/TW as CN)
+    "unit_several_countries",  # one printed unit names organisations in several countries ("LCSL – IIT & MIT")
 )
 
 MODEL_FEATURES: tuple[str, ...] = (
@@ -119,7 +120,7 @@ PRIORS_FILE = DATA_DIR / "confidence_priors.json"
 #: Hand-set prior for the country model (log-odds; intercept ~ P(right)=0.97 with no signal).
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
-    "disagree": -2.0, "disagree_unexplained": -1.0, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "missing_unknown": -1.0,
+    "disagree": -2.0, "disagree_unexplained": -1.0, "conflict": -2.0, "conflict_weak": -0.8, "missing": -1.8, "missing_unknown": -1.5,
     "corrected": -1.0, "added": -0.5, "llm_overruled": -2.8, "llm_overruled_stated": -1.0,
     "author_disagree": -1.0, "author_disagree_same_set": -0.8, "withheld": -1.5, "ungrounded": -0.8,
     "hq_default": -0.8, "inferred_weak": -0.6, "llm_only": -0.8, "email_conflict": -2.0, "unmatched": -0.3,
@@ -128,7 +129,7 @@ DEFAULT_COUNTRY: dict[str, float] = {
     "unit_no_org": -1.0, "outside_author_block": -1.0, "affiliation_unlinked": -0.8, "shared_by_all": -0.5,
     "linked_by_name": -0.5, "org_inferred": -0.8, "n_affiliations": -0.5, "second_opinion_differs": -1.5,
     "split_line_countries": -1.0, "acronym_country": -0.5, "link_fallback": -0.6,
-    "labels_disagree": -2.0,
+    "labels_disagree": -2.0, "unit_several_countries": -1.0,
 }
 DEFAULT_MODELS: dict[str, float] = {
     "_intercept": 2.5,

@@ -24,9 +24,8 @@ each machine-owned record (status machine or queued) it reads the signals reconc
   alternatives raise it when they would move the pair or the international share. Impact
   enters with a square root because it is the largest move over the alternatives the
   signals can name, not the move the actual error makes: taken linearly, a record with a
-  dramatic but unlikely alternative outranked likelier errors (on nips2018 dev simulations
-  with the realistic llm, 84% of country-set errors in the top 15% with impact linear, 94%
-  with its square root, 100% by P(wrong) alone; docs/ACCURACY.md);
+  dramatic but unlikely alternative outranked likelier errors (the three orders compared on
+  the fitting simulations: docs/ACCURACY.md, "Review routing and calibration");
 * ``status`` = queued when confidence < ``confidence_threshold``, when the record is
   *doubtful* (two readings give the paper different country sets: neither the model nor
   the rules win by default; flagged ``doubt`` in its features by reconcile) or the record is

@@ -56,7 +56,7 @@ REASON_ORDER = (
     "email_country_conflict", "llm_overruled", "country_conflict_weak", "author_affiliations_disagree", "author_without_affiliation",
     "author_count_mismatch", "affiliation_outside_author_block", "affiliation_without_organisation",
     "affiliation_unlinked", "affiliation_inferred", "linked_by_name", "shared_by_all", "split_line_countries",
-    "acronym_country", "linked_by_fallback", "second_opinion",
+    "unit_several_countries", "acronym_country", "linked_by_fallback", "second_opinion",
     "country_inferred", "country_llm_only", "institution_unmatched", "reasked", "llm_unsure",
     "model_families_disagree",
 )
@@ -77,6 +77,15 @@ _NAME_LINKS = ("footnote_name",)
 _GUESSED_LINKS = {"column": "grid column", "order": "print order", "email": "e-mail domain"}
 #: A short upper-case token (an acronym such as MIT, IIT, ENS).
 _ACRONYM_RE = re.compile(r"\b[A-Z]{2,5}\b")
+#: Where one printed affiliation unit may pass from one organisation to the next ("LCSL – IIT & MIT",
+#: "MILA, Google Brain", "University of Amsterdam, and CIFAR").
+_UNIT_PARTS_RE = re.compile(r"\s+(?:&|and|/)\s+|;\s*|,\s*(?:and\s+)?|\s+[–—-]\s+")
+#: Parts of one unit looked up at most (a long address is not a list of organisations).
+_UNIT_PARTS_MAX = 6
+#: How the resolver places an organisation it knows in one part of a unit (an e-mail domain alone does not count).
+_KNOWN_ORGANISATION = STRONG | {Method.HQ_DEFAULT, Method.CITY}
+#: Key of a country printed in a unit that no organisation of the unit accounts for.
+PRINTED = "printed:"
 
 #: How the resolver read a country, as the end of a reviewer's sentence.
 _HOW = {
@@ -363,6 +372,7 @@ def analyse(
         if n_block > len(primary.authors):
             sig.alt(S, "author_count_mismatch", wild=True)
     _layout_signals(sig, doc, primary, S, resolver)
+    _unit_signals(sig, affs, resolver)
     for second in second_opinions:
         _second_opinion_signal(sig, primary, second, S)
     if meta.reasks:
@@ -532,6 +542,64 @@ def _layout_signals(sig: Signals, doc: Document, primary: PaperExtraction, S: se
         sig.add("shared_by_all", f"every author has every affiliation ({', '.join(sorted(S))}): unsplit footnotes "
                 "or lost markers?", "shared_by_all")
         sig.alt(S, "shared_by_all", wild=True)
+
+
+def organisations_of_unit(raw: str, resolver: Resolver) -> dict[str, str]:
+    """The organisations one affiliation unit names, part by part, with their countries (name -> code).
+
+    Parts are cut at the joins a unit uses between organisations (``&``, ``and``, ``/``, ``;``,
+    commas, dashes); a part counts when the resolver knows it as an organisation and places it
+    (gazetteer, a printed country or city, a company's headquarters), not by an e-mail alone.
+    A part that is a piece of the one name the whole unit resolves to ("University of Science"
+    of "University of Science and Technology of China") is not an organisation of its own. One
+    printed country settles the unit (empty result); with several printed, they all count (as
+    ``printed:<code>`` when no part names an organisation there) and only parts placed in one
+    of them do.
+    """
+    parts = list(dict.fromkeys(p.strip() for p in _UNIT_PARTS_RE.split(raw or "") if p and p.strip()))
+    if len(parts) < 2:
+        return {}
+    printed = {c for h in resolver.places.find(raw) if h.place.kind == "country" for c in h.place.codes}
+    if len(printed) == 1:
+        return {}
+    whole_name = strip_accents(resolver.resolve(raw).institution or "").casefold()
+    found: dict[str, str] = {}
+    for part in parts[:_UNIT_PARTS_MAX]:
+        res = resolver.resolve(part)
+        if not (res.in_gazetteer and res.institution and res.country and res.country_method in _KNOWN_ORGANISATION):
+            continue
+        if printed and res.country not in printed:
+            continue
+        if strip_accents(res.institution).casefold() != whole_name and re.search(
+                rf"\b{re.escape(strip_accents(part).casefold())}\b", whole_name):
+            continue
+        found.setdefault(res.institution, res.country)
+    for code in sorted(printed - set(found.values())):
+        found[f"{PRINTED}{code}"] = code
+    return found
+
+
+def _unit_signals(sig: Signals, affs: list[Affiliation], resolver: Resolver) -> None:
+    """One printed unit naming organisations in several countries ("LCSL – IIT & MIT", "MILA, Google Brain").
+
+    Whatever the reader did with it (kept it whole and placed it by one organisation, or cut
+    it), the paper's country set rests on a convention: one place, the first one, or all of
+    them. The alternatives are each of those countries alone and all of them together.
+    """
+    for a in affs:
+        found = organisations_of_unit(a.raw, resolver)
+        countries = set(found.values())
+        if len(countries) < 2:
+            continue
+        rest = _country_set(affs, skip=a.id)
+        named = "; ".join(f"{'printed' if name.startswith(PRINTED) else name} ({code})"
+                          for name, code in sorted(found.items(), key=lambda kv: kv[1]))
+        sig.add("unit_several_countries", f"{a.raw!r} names organisations in {', '.join(sorted(countries))} ({named}); "
+                f"the record counts {a.country or 'no country'} for it: one place or several?", "unit_several_countries",
+                affiliation=a.raw, countries=sorted(countries), counted=a.country)
+        for c in sorted(countries):
+            sig.alt(rest | {c}, "unit_several_countries")
+        sig.alt(rest | countries, "unit_several_countries")
 
 
 def _second_opinion_signal(sig: Signals, primary: PaperExtraction, second: PaperExtraction, S: set[str]) -> None:
