@@ -4,8 +4,9 @@ per decision.
 Database: 200 generated front-matter PDFs (benchmarks.corpus) go through the real
 pipeline (``collabscope run``); their documents, extractions, records and review signals
 are cloned to 20,000 papers, each with a new hash and paper id, its own path to the PDF (a
-symlink, so the page-image cache never serves one paper's render for another), a random
-priority (u³: many small, a few large, like the real queue) and its template's status.
+symlink to a copy of its template's PDF kept with the database, so the page-image cache
+never serves one paper's render for another), a random priority (u³: many small, a few
+large, like the real queue) and its template's status.
 
 Measured in real headless Chromium (Debian /usr/bin/chromium via Playwright) against the
 real ``collabscope review`` subprocess:
@@ -15,8 +16,12 @@ real ``collabscope review`` subprocess:
   (the record is usable from the keyboard), and again when its page image has loaded;
 - **fix one country → next**: ``F``, two letters, ``Enter``; same clocks;
 - keystrokes per decision, counted by the script (each key press is one);
+- what one approval costs the two sides, over the timed approvals: the review server's CPU
+  time (user + system, all its processes) and the time Chromium's main thread was busy
+  (``Performance.getMetrics`` TaskDuration; it includes this script's per-frame polling);
 - the library share of a click in-process (``review.approve`` + ``review.serve_next`` on
-  the same 20,000 records, no UI), to separate database cost from rendering.
+  the same 20,000 records, no UI), to separate database cost from rendering, and what a
+  record's page images cost to make in-process when they are not cached.
 
 Targets on this 2-core machine, p95 from keystroke to next record usable: approve ≤ 400 ms,
 fix one country ≤ 500 ms; 1 keystroke to approve a correct record; ≤ 4 to fix one wrong
@@ -30,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CLI, OUT, fmt, percentile, scale, table, verdict, write_section
+from benchmarks.common import CLI, OUT, fmt, percentile, scale, table, tree_pids, verdict, write_section
 from benchmarks.corpus import subset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +100,11 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
     db = work / f"ui-{n}.db"
     links = work / "pdfs"
     links.mkdir(exist_ok=True)
+    # Each template's PDF is copied once next to the database and its clones link to the
+    # copy, so a kept database never depends on the corpus cache (regenerated, and the old
+    # one deleted, whenever the generator changes).
+    sources = work / "templates"
+    sources.mkdir(exist_ok=True)
     rng = random.Random(n)
     t0 = time.perf_counter()
     store = Store.open(db)
@@ -103,9 +115,12 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
             doc = docs[t.sha256]
             sha = hashlib.sha256(f"ui-bench-{i}".encode()).hexdigest()
             pid = sha[:16]
+            source = sources / f"{i % len(records)}.pdf"
+            if not source.exists():
+                shutil.copyfile(Path(doc.path).resolve(), source)
             link = links / f"{i}.pdf"
             if not link.exists():
-                link.symlink_to(Path(doc.path).resolve())
+                link.symlink_to(source)
             store.add_document(doc.model_copy(update={"sha256": sha, "path": str(link), "source_file": f"ui-{i}.pdf"}))
             for meta, ext, row in exts[t.sha256]:
                 store.save_extraction(sha, meta, row["cache_key"], ext)
@@ -130,8 +145,6 @@ def build_db(work: Path, n: int, *, log=print) -> tuple[Path, dict[str, Any]]:  
 
 def library_share(db: Path, samples: int) -> dict[str, Any]:
     """approve + serve_next in-process, on a copy of the database (no UI)."""
-    import shutil
-
     from extractor.review import actions as review
     from extractor.store import Store
 
@@ -154,6 +167,38 @@ def library_share(db: Path, samples: int) -> dict[str, Any]:
         store.close()
         copy.unlink(missing_ok=True)
     return {k: {"p50": percentile(v, 50), "p95": percentile(v, 95), "n": len(v)} for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- page images
+
+
+def render_share(db: Path, samples: int) -> dict[str, Any]:
+    """What a record page's images cost to make when they are not cached yet: page 1 cut to
+    the evidence and the enlarged crop of each flagged affiliation, by ``review_ui.render``
+    in-process, for the first queued records with something flagged (each clone has its own
+    PDF path, so none is served from the cache)."""
+    from extractor.review.queue import queue_head
+    from extractor.review.view import evidence_boxes, flagged_crops
+    from extractor.store import Store
+    from review_ui import render
+
+    ms: list[float] = []
+    with Store.open(db, readonly=True) as store:
+        for item in queue_head(store, n=samples * 5):
+            record = store.get_record(item.paper_id)
+            doc, pairs = render.record_evidence(store, record)
+            flagged = render.display_flagged(record, pairs)
+            if doc is None or not flagged:
+                continue
+            boxes = evidence_boxes(record, doc.front, flagged)
+            t0 = time.perf_counter()
+            render.page_image(doc, boxes)
+            for crop in flagged_crops(record, doc.front, flagged):
+                render.crop_image(doc, boxes, crop)
+            ms.append((time.perf_counter() - t0) * 1e3)
+            if len(ms) == samples:
+                break
+    return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "n": len(ms)}
 
 
 # --------------------------------------------------------------------------- image encoding
@@ -278,6 +323,37 @@ def _has_quick_fix(page, pid: str) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate(FLAGGED_JS, pid)
 
 
+def _server_pids() -> list[int]:
+    """The review server's processes: this script's descendants that run Streamlit."""
+    out = []
+    for pid in tree_pids(os.getpid())[1:]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"streamlit" in fh.read():
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far, in ms."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_ms(cdp) -> float:  # type: ignore[no-untyped-def]
+    """Time the page's main thread has been busy so far, in ms (Chromium's TaskDuration)."""
+    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "TaskDuration") * 1e3
+
+
 def browser_run(db: Path, approvals: int, fixes: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -291,12 +367,16 @@ def browser_run(db: Path, approvals: int, fixes: int) -> dict[str, Any]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(30000)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        server = _server_pids()
         sign_in(page, url, "bench", path="/record")  # straight to the record page
         page.locator(".st-key-approve").wait_for(timeout=120000)
         _current(page)
         for _ in range(5):  # warm-up: first component load, caches
             _decide(page, ["a"])
         ready, image, approved = [], [], []
+        cpu0, busy0 = _cpu_ms(server), _busy_ms(cdp)
         for _ in range(approvals):
             pid = _current(page)
             r, i, _ = _decide(page, ["a"])
@@ -305,6 +385,9 @@ def browser_run(db: Path, approvals: int, fixes: int) -> dict[str, Any]:
                 ready.append(r)
                 image.append(i)
         res["approve"] = {"ready": ready, "image": image, "keys": 1}
+        res["per_approval_ms"] = {"server_cpu": (_cpu_ms(server) - cpu0) / approvals,
+                                  "browser_main_thread": (_busy_ms(cdp) - busy0) / approvals,
+                                  "server_processes": len(server)}
         ready, image, fixed = [], [], []
         tries = 0
         while len(ready) < fixes and tries < fixes * 5:
@@ -364,7 +447,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _database(work: Path, n: int, keep: Path | None) -> tuple[Path, dict[str, Any]]:
     """A database of ``n`` records in ``work``: built there, or copied from ``keep``."""
     import json
-    import shutil
 
     if keep is None:
         return build_db(work, n)
@@ -393,9 +475,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         db, info = _database(work, n, args.keep_db)
         lib = library_share(db, samples=30)
+        images = render_share(db, samples=30)
         run = browser_run(db, approvals, fixes)
     enc = encode_share(pdfs)
-    data: dict[str, Any] = {"database": info, "library_ms": lib, "browser": run, "encode_ms": enc}
+    data: dict[str, Any] = {"database": info, "library_ms": lib, "render_ms": images, "browser": run,
+                            "encode_ms": enc}
     lines = [
         "## Review UI",
         "",
@@ -430,6 +514,16 @@ def main(argv: list[str] | None = None) -> int:
             f"(pressed again, left out of the timings): {len(run['lost'])}.",
             "",
         ]
+        cost = run.get("per_approval_ms")
+        if cost:
+            lines += [
+                f"One approval (the mean over the {run['approved']} timed ones, up to the next key press) cost the "
+                f"review server {fmt(cost['server_cpu'], 0)} ms of CPU time (its {cost['server_processes']} "
+                f"process{'es' if cost['server_processes'] != 1 else ''}) and "
+                f"kept Chromium's main thread busy for {fmt(cost['browser_main_thread'], 0)} ms (this script's "
+                "per-frame polling included).",
+                "",
+            ]
         typing = run.get("fix_typing_ms") or []
         lines += [
             f"Of the fix clock, the browser taking the four key presses (focus, two letters into the country "
@@ -438,6 +532,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
     lines += _encode_lines(enc)
     lines += [
+        f"A record page's images when not cached (page 1 cut to the evidence, and the crop of each flagged "
+        f"affiliation; `review_ui.render` in-process, {images['n']} queued records with something flagged): "
+        f"p50 {fmt(images['p50'], 1)} ms, p95 {fmt(images['p95'], 1)} ms.",
+        "",
         "Library share of one click (in-process, same database, no UI):",
         "",
         table(["operation", "n", "p50 ms", "p95 ms"],

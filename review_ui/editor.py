@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 from pydantic import ValidationError
+from streamlit.delta_generator import DeltaGenerator
 
 from extractor.review.view import country_code, country_name, inert
 from extractor.schemas import PaperContent, Role, Sector
@@ -180,19 +181,22 @@ def _init(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
-def country_field(key: str, value: str | None, *, on_change: Any = None, args: tuple = ()) -> None:
+def country_field(key: str, value: str | None, *, on_change: Any = None, args: tuple = (),
+                  row: DeltaGenerator | None = None) -> None:
     """A two-letter ISO 3166 code field with the country's name beside it.
 
     A text field rather than a select of 250 countries: the browser has no option list to
     draw per record or to filter per key press, so "F, two letters, Enter" costs little
     more than the save. The name beside it says what the code in the field means; a code
-    that is not ISO 3166 alpha-2 is refused by the callbacks (:func:`parse_country`)."""
+    that is not ISO 3166 alpha-2 is refused by the callbacks (:func:`parse_country`).
+    ``row`` is a horizontal container of the caller's to put the field (narrow) and the name
+    in: fewer elements for the browser to draw than the two columns the field gets without it."""
     _init(key, value or "")
     typed = str(st.session_state.get(key) or "").strip()
     code = country_code(typed)
-    a, b = st.columns([2, 5], vertical_alignment="center")
+    a, b = (row, row) if row is not None else st.columns([2, 5], vertical_alignment="center")
     a.text_input("Country code", key=key, placeholder="code", on_change=on_change, args=args,
-                 label_visibility="collapsed")
+                 label_visibility="collapsed", width=90 if row is not None else "stretch")
     b.text(country_name(code) if code else ("— no country —" if not typed else f"{inert(typed, 20)}: not an ISO code"))
 
 
@@ -310,15 +314,17 @@ def render_title_and_models(dkey: str) -> None:
 
 
 def render_save_bar(dkey: str, on_save: Any, args: tuple) -> None:
-    """Save / discard, and what the draft changes (validation problems named)."""
+    """Save / discard, and what stops the draft from saving (validation problems named);
+    shown only while the draft has edits: with none there is nothing to save or discard
+    (the buttons would be disabled), and the browser has fewer elements to draw per record."""
     draft = get(dkey)
-    dirty = is_dirty(draft)
-    a, b = st.columns(2)
-    a.button("Save corrections", key="save", type="primary" if dirty else "secondary", shortcut="Ctrl+Enter",
-             on_click=on_save, args=args, disabled=not dirty, width="stretch")
-    b.button("Discard my edits", key="discard", on_click=_discard, args=(dkey,), disabled=not dirty, width="stretch")
-    if dirty and draft is not None:
-        try:
-            content(draft)
-        except ValidationError as exc:
-            st.error(_md_escape("These edits cannot be saved yet: " + "; ".join(e["msg"] for e in exc.errors())))
+    if draft is None or not is_dirty(draft):
+        return
+    with st.container(horizontal=True, key="save_bar"):
+        st.button("Save corrections", key="save", type="primary", shortcut="Ctrl+Enter",
+                  on_click=on_save, args=args, width="stretch")
+        st.button("Discard my edits", key="discard", on_click=_discard, args=(dkey,), width="stretch")
+    try:
+        content(draft)
+    except ValidationError as exc:
+        st.error(_md_escape("These edits cannot be saved yet: " + "; ".join(e["msg"] for e in exc.errors())))

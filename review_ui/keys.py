@@ -50,7 +50,7 @@ export default function (component) {
       return;
     }
     if (isF) pendingUntil = Date.now() + WINDOW_MS;
-    e.preventDefault();  // hold back keys meant for the select: never a stray shortcut
+    e.preventDefault();  // hold back keys meant for the code field: never a stray shortcut
     e.stopImmediatePropagation();
   };
   window.addEventListener('keydown', handler, true);

@@ -1,10 +1,10 @@
 """Pages of the PDF as images, with each field's evidence boxed, and enlarged crops.
 
-Rendered by pymupdf from the file at ``Document.path``; the boxes are drawn into the
-pixmap (paper text stays pixels, never markup). Three views of a page: the part of page 1
-the evidence is on (:func:`page_image`, the default), a whole page (``whole=True``, any
-page), and a crop around one field (:func:`crop_image`, zoomed so a footnote is as
-readable as a heading). Results are kept in a small in-process cache per file, page,
+Rendered by pymupdf from the file at ``Document.path``; the boxes are drawn by Pillow on
+the rendered pixels (paper text stays pixels, never markup). Three views of a page: the
+part of page 1 the evidence is on (:func:`page_image`, the default), a whole page
+(``whole=True``, any page), and a crop around one field (:func:`crop_image`, zoomed so a
+footnote is as readable as a heading). Results are kept in a small in-process cache per file, page,
 boxes, clip and zoom, so moving back and forth does not render twice, and the next
 records in the queue are rendered ahead in a background thread while the reviewer reads
 the current one (:func:`prefetch`), so the next images are usually ready.
@@ -13,6 +13,7 @@ the current one (:func:`prefetch`), so the next images are usually ready.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import threading
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pymupdf
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from extractor.errors import NotFoundError
 from extractor.review.queue import QueueFilter, queue_head
@@ -100,27 +101,21 @@ def _render(path: str, mtime: float, size: int, boxes: tuple[tuple, ...], zoom: 
 
 
 def _draw(path: str, boxes: tuple[tuple, ...], zoom: float, page_index: int = 0, view: View = "evidence") -> bytes:
+    """Rasterise the page part asked for, then draw the boxes on the pixels. The page
+    itself is never modified: drawing into the PDF page (PyMuPDF shapes and text) costs
+    several times the rasterising, and PyMuPDF holds the GIL throughout, so the server
+    could not send the record's form meanwhile."""
+    rects = [rect for _k, _l, page_no, rect, _f in boxes if page_no == page_index]
     with pymupdf.open(path) as doc:
         page = doc[page_index]
-        for kind, label, page_no, rect, flagged in boxes:
-            if page_no != page_index:
-                continue
-            colour = COLOURS["flagged"] if flagged else COLOURS.get(kind, (0.3, 0.3, 0.3))
-            r = pymupdf.Rect(*rect) + (-1.5, -1.5, 1.5, 1.5)
-            page.draw_rect(r, color=colour, width=2.2 if flagged else 1.1)
-            if kind in ("affiliation", "author"):
-                page.insert_text((r.x0, r.y0 - 1), label, fontsize=5.5, color=colour)
+        w, h = page.rect.width, page.rect.height
+        clip = None
         if isinstance(view, tuple):  # a crop: zoomed to a fixed pixel width, whatever its size in points
             clip = pymupdf.Rect(*view) & page.rect
             if clip.is_empty:
                 clip = page.rect
             zoom = min(4.0, CROP_PIXELS / max(clip.width, 1.0))
-            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
-            return _jpeg(pix)
-        rects = [rect for _k, _l, page_no, rect, _f in boxes if page_no == page_index]
-        clip = None
-        if rects and view == "evidence":  # the part of the page the evidence is on, larger (when it is a small part)
-            w, h = page.rect.width, page.rect.height
+        elif rects and view == "evidence":  # the part of the page the evidence is on, larger (when it is a small part)
             top, bottom = max(min(r[1] for r in rects) - 30, 0), min(max(r[3] for r in rects) + 30, h)
             left, right = max(min(r[0] for r in rects) - 30, 0), min(max(r[2] for r in rects) + 30, w)
             if right - left < 0.6 * w:
@@ -130,16 +125,41 @@ def _draw(path: str, boxes: tuple[tuple, ...], zoom: float, page_index: int = 0,
                 clip = pymupdf.Rect(left, top, right, bottom)
                 zoom *= min(2.0, 0.9 * w / (right - left))
         pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
-        return _jpeg(pix)
+        origin = (pix.x, pix.y)  # the pixmap's top-left, in pixels of the zoomed page
+        image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    _draw_boxes(image, [b for b in boxes if b[2] == page_index], zoom, origin)
+    return _jpeg(image)
 
 
-def _jpeg(pix: pymupdf.Pixmap) -> bytes:
-    """The pixmap as JPEG, encoded by Pillow rather than PyMuPDF: several times faster, and
+def _draw_boxes(image: Image.Image, boxes: list[tuple], zoom: float, origin: tuple[int, int]) -> None:
+    """Each box 1.5 points outside its text, 1.1 points wide (2.2 when flagged), with its
+    label just above it for authors and affiliations; all sizes scale with the zoom."""
+    pen = ImageDraw.Draw(image)
+    ox, oy = origin
+    for kind, label, _page, rect, flagged in boxes:
+        colour = tuple(round(c * 255) for c in (COLOURS["flagged"] if flagged else COLOURS.get(kind, (0.3, 0.3, 0.3))))
+        width = max(1, round((2.2 if flagged else 1.1) * zoom))
+        x0, y0 = (rect[0] - 1.5) * zoom - ox, (rect[1] - 1.5) * zoom - oy
+        x1, y1 = (rect[2] + 1.5) * zoom - ox, (rect[3] + 1.5) * zoom - oy
+        half = width / 2  # PDF strokes are centred on the edge; Pillow draws inside it
+        if x1 - x0 > width and y1 - y0 > width:  # a degenerate rectangle is skipped (Pillow refuses some)
+            pen.rectangle((x0 - half, y0 - half, x1 + half, y1 + half), outline=colour, width=width)
+        if kind in ("affiliation", "author"):
+            pen.text((x0, y0 - zoom), label, fill=colour, font=_font(max(6, round(5.5 * zoom))), anchor="ls")
+
+
+@functools.lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    """The image as JPEG, encoded by Pillow rather than PyMuPDF: several times faster, and
     Pillow lets go of the GIL while it encodes, so the server keeps sending the record's
     form to the browser while its page is being encoded (PyMuPDF holds the GIL throughout,
     which held back the quick-fix field behind the crop for as long as the encoding took)."""
     out = io.BytesIO()
-    Image.frombytes("RGB", (pix.width, pix.height), pix.samples).save(out, "JPEG", quality=88)
+    image.save(out, "JPEG", quality=88)
     return out.getvalue()
 
 

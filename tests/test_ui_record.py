@@ -52,7 +52,7 @@ def status_line(at: AppTest) -> str:
 
 
 def tab(at: AppTest, label: str) -> None:
-    """Open a tab of the record editor (the tabs are lazy: only the open one is built)."""
+    """Show one of the record's views (only the one shown is built)."""
     at.session_state["record_tab"] = label
     at.run()
     assert not at.exception, at.exception

@@ -29,6 +29,8 @@ from review_ui import common, editor, keys, render
 
 S = st.session_state
 MODES = {"queue": "Review queue (by priority)", "audit": "Audit sample", "double": "Second reviews (blind)"}
+#: The views of a record below the quick fix, one shown at a time.
+VIEWS = ["Overview", "Affiliations", "Authors", "Title & models", "Backends", "History"]
 
 
 # --------------------------------------------------------------------------- navigation
@@ -323,23 +325,24 @@ def _renew(pid: str, status: RecordStatus) -> dict | None:
 
 
 def _action_bar(pid: str, version: int, dirty: bool, double: bool) -> None:
-    cols = st.columns([2.2, 1.3, 1.3, 1.3, 1.8, 1.3, 1.3])
-    cols[0].button("Save & next" if dirty else "Approve", key="approve", type="primary", shortcut="A",
-                   on_click=cb_approve, args=(pid, version), width="stretch",
-                   help="Approve as is (or save your edits), then the next record")
-    cols[1].button("Skip", key="skip", shortcut="S", on_click=cb_skip, args=(pid,), width="stretch")
-    cols[2].button("Prev", key="prev", shortcut="P", on_click=cb_prev, width="stretch",
-                   disabled=common.nav().cursor <= 0)
-    cols[3].button("Next", key="next", shortcut="N", on_click=cb_next, args=(pid,), width="stretch")
-    cols[4].button("2nd opinion", key="flag", shortcut="O", on_click=cb_flag, args=(pid, version),
-                   width="stretch", disabled=double)
-    cols[5].button("Reject", key="reject", shortcut="X", on_click=cb_reject, args=(pid, version), width="stretch")
-    cols[6].button("Undo", key="undo", shortcut="U", on_click=cb_undo, width="stretch", disabled=double)
+    # One horizontal container rather than columns: a column is an element of its own,
+    # and every element is one more message for the browser to apply on each record.
+    with st.container(horizontal=True, key="actions"):
+        st.button("Save & next" if dirty else "Approve", key="approve", type="primary", shortcut="A",
+                  on_click=cb_approve, args=(pid, version), width="stretch",
+                  help="Approve as is (or save your edits), then the next record")
+        st.button("Skip", key="skip", shortcut="S", on_click=cb_skip, args=(pid,), width="stretch")
+        st.button("Prev", key="prev", shortcut="P", on_click=cb_prev, width="stretch",
+                  disabled=common.nav().cursor <= 0)
+        st.button("Next", key="next", shortcut="N", on_click=cb_next, args=(pid,), width="stretch")
+        st.button("2nd opinion", key="flag", shortcut="O", on_click=cb_flag, args=(pid, version),
+                  width="stretch", disabled=double)
+        st.button("Reject", key="reject", shortcut="X", on_click=cb_reject, args=(pid, version), width="stretch")
+        st.button("Undo", key="undo", shortcut="U", on_click=cb_undo, width="stretch", disabled=double)
     with st.expander("Reject reason and note", expanded=False):
-        a, b = st.columns([2, 3])
-        a.selectbox("Reject because", list(review.REJECT_REASONS), key="reject_reason",
-                    format_func=lambda k: review.REJECT_REASONS[k])
-        b.text_input("Note (for reject or second opinion)", key="action_note", max_chars=500)
+        st.selectbox("Reject because", list(review.REJECT_REASONS), key="reject_reason",
+                     format_func=lambda k: review.REJECT_REASONS[k])
+        st.text_input("Note (for reject or second opinion)", key="action_note", max_chars=500)
 
 
 def _stale_panel(pid: str, current: PaperContent) -> None:
@@ -394,12 +397,13 @@ def _quick_fix(pid: str, version: int, dkey: str, content: dict, flagged: list[i
         for aid in targets:
             aff = by_id[aid]
             key = _qf_key(dkey, aid)
-            a, b = st.columns([3, 2])
-            a.text(f"[{aid}] {view.inert(aff['raw'], 160)}")
-            if flags.get(aid):
-                a.caption(" · ".join(flags[aid]))
-            with b:
-                editor.country_field(key, aff.get("country"), on_change=cb_quick_fix, args=(pid, version, aid, key))
+            # One row, one element per part (the affiliation with its flags, the code, its name):
+            # every element is one more message for the browser to apply on each record.
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.text(f"[{aid}] {view.inert(aff['raw'], 160)}" + (f"\n⚠ {' · '.join(flags[aid])}" if flags.get(aid) else ""),
+                     width="stretch")
+            editor.country_field(key, aff.get("country"), on_change=cb_quick_fix, args=(pid, version, aid, key),
+                                 row=row)
             if aid not in flagged:
                 continue
             make = crops.get(aid)
@@ -503,10 +507,8 @@ def _record_view() -> None:
         common.show_text(record.title if not double else base.title, limit=400, empty="(no title)")
         with st.container(border=True, key="reasons"):
             st.caption("Why this record is in the queue")
-            for r in record.review_reasons or []:
-                st.text("• " + view.inert(r.message, 400))
-            if not record.review_reasons:
-                st.text("• no machine doubts (audit sample or opened directly)")
+            st.text("\n".join("• " + view.inert(r.message, 400) for r in record.review_reasons or [])
+                    or "• no machine doubts (audit sample or opened directly)")
             rows = [r for r in view.backend_comparison(view_record, pairs) if r["differs"]] if len(pairs) > 1 else []
             if rows:
                 st.caption("Backends disagree on")
@@ -514,32 +516,27 @@ def _record_view() -> None:
                     st.text(f"{r['field']} —  " + "   ·   ".join(f"{k}: {view.inert(str(v), 200)}" for k, v in r.items()
                                                                  if k not in ("field", "differs")))
         _quick_fix(pid, record.version, dkey, draft["content"], flagged, flags, crops)
-        # Lazy tabs: only the open one is built. The first is a plain-text overview: the
-        # editors' selects and inputs are most of what the browser draws per record, so they
-        # are built only once the reviewer opens an editor tab (which then stays open for
-        # the next records: the choice is kept in the session).
-        tabs = st.tabs(["Overview", "Affiliations", "Authors", "Title & models", "Backends", "History"],
-                       key="record_tab", on_change="rerun")
-        if tabs[0].open:
-            with tabs[0]:
-                _overview(draft["content"], flags)
-        if tabs[1].open:
-            with tabs[1]:
-                editor.render_affiliations(dkey, flags)
-        if tabs[2].open:
-            with tabs[2]:
-                editor.render_authors(dkey)
-        if tabs[3].open:
-            with tabs[3]:
-                editor.render_title_and_models(dkey)
-        if tabs[4].open:
-            with tabs[4]:
-                rows = view.backend_comparison(view_record, pairs)
-                st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items()} for r in rows], hide_index=True,
-                             width="stretch")
-        if tabs[5].open:
-            with tabs[5]:
-                _history(store, pid, double)
+        # One view at a time, picked with a segmented control (one element; tabs would be a
+        # block per tab, which the browser redraws on every record). The first is a plain-text
+        # overview: the editors' selects and inputs are most of what the browser draws per
+        # record, so an editor is built only once the reviewer picks it (the choice is kept
+        # in the session, so it stays picked for the next records).
+        S.setdefault("record_tab", VIEWS[0])
+        shown = st.segmented_control("Show", VIEWS, key="record_tab", required=True, label_visibility="collapsed")
+        if shown == "Affiliations":
+            editor.render_affiliations(dkey, flags)
+        elif shown == "Authors":
+            editor.render_authors(dkey)
+        elif shown == "Title & models":
+            editor.render_title_and_models(dkey)
+        elif shown == "Backends":
+            rows = view.backend_comparison(view_record, pairs)
+            st.dataframe([{k: view.inert(str(v), 300) for k, v in r.items()} for r in rows], hide_index=True,
+                         width="stretch")
+        elif shown == "History":
+            _history(store, pid, double)
+        else:
+            _overview(draft["content"], flags)
         editor.render_save_bar(dkey, cb_approve, (pid, record.version))
     with left:
         _page(doc, boxes, view_record)
@@ -549,12 +546,13 @@ def _record_view() -> None:
 
 def _overview(content: dict, flags: dict[int, list[str]]) -> None:
     """The record as it stands (with any unsaved edits), as plain text: each author with
-    their affiliation ids, each affiliation with its country. Editing is on the next tabs."""
-    st.caption("Authors → affiliations, and what each affiliation was read as. Edit on the Affiliations, "
-               "Authors and Title & models tabs (the tab you pick stays open for the next records).")
+    their affiliation ids, each affiliation with its country. Editing is on the next views."""
+    st.caption("Authors → affiliations, and what each affiliation was read as. Edit under Affiliations, "
+               "Authors and Title & models above (the view you pick stays shown for the next records).")
     people = "; ".join(f"{view.inert(a['name'], 80)} [{', '.join(map(str, a['affiliation_ids'])) or '–'}]"
                        for a in content["authors"])
     st.text(people or "(no authors)")
+    lines = []
     for aff in content["affiliations"]:
         where = view.inert(aff.get("institution") or "", 80)
         line = f"[{aff['id']}] {view.inert(aff['raw'], 200)} → {view.country_label(aff.get('country'))}"
@@ -562,9 +560,8 @@ def _overview(content: dict, flags: dict[int, list[str]]) -> None:
             line += f" ({where})"
         if aff["id"] in flags:
             line += "   ⚠ " + " · ".join(flags[aff["id"]])
-        st.text(line)
-    if not content["affiliations"]:
-        st.text("(no affiliations)")
+        lines.append(line)
+    st.text("\n".join(lines) or "(no affiliations)")  # one element for all: fewer for the browser to draw
 
 
 def _history(store, pid: str, double: bool) -> None:  # type: ignore[no-untyped-def]

@@ -115,7 +115,7 @@ def wait_idle(page, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-d
 
 
 def wait_fix_key(page, paper_id: str, aff_id: int = 0, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait until "F" is live and this record's quick-fix select is on the page."""
+    """Wait until "F" is live and this record's quick-fix country-code field is on the page."""
     page.wait_for_function(
         "k => document.body.dataset.collabscopeFix === 'live' && !!document.querySelector('.st-key-' + k + ' input')",
         arg=f"qf-{paper_id}-{aff_id}", timeout=timeout * 1000)

@@ -107,7 +107,7 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
         assert record(tmp_path / "k.db", ids["cambridge"]).status == RecordStatus.QUEUED
 
         page.keyboard.press("n")  # forward again, and fix to US at full speed: the letters
-        wait_record(page, ids["tsinghua"])  # "u" and "s" must reach the select,
+        wait_record(page, ids["tsinghua"])  # "u" and "s" must reach the code field,
         for key in ("f", "u", "s", "Enter"):  # never the undo and skip shortcuts
             page.keyboard.press(key)
         wait_record(page, ids["eth"])
@@ -127,8 +127,8 @@ def test_keyboard_fix_country_approve_next(tmp_path: Path, page_factory) -> None
 
 def _set_editor_country(page, pid: str, letters: str) -> None:  # type: ignore[no-untyped-def]
     box = page.locator(f".st-key-ed-{pid}-af-0-country input")
-    if not box.count():  # the editor tab is not open yet (the record opens on the overview)
-        page.get_by_role("tab", name="Affiliations").click()
+    if not box.count():  # the editor is not shown yet (the record opens on the overview)
+        page.locator(".st-key-record_tab").get_by_role("radio", name="Affiliations").click()
     box.click()
     box.fill(letters)
     page.keyboard.press("Enter")
