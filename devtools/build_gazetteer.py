@@ -150,7 +150,7 @@ CITY_EXCLUDE = frozenset({("Victoria", "HK"), ("Aberdeen", "HK"), ("Washington",
 CITY_STOPLIST = frozenset({
     "Of", "Mobile", "Reading", "Nice", "Split", "Orange", "Independence", "Surprise",
     "Enterprise", "Darwin", "Hue", "Tours", "Sale", "Normal", "Temple", "Mission",
-    "Gary", "Irving", "Lawrence", "Jackson", "Florence", "Charlotte", "Madison",
+    "Gary", "Mary", "Irving", "Lawrence", "Jackson", "Florence", "Charlotte", "Madison",
     "Chester", "Kent", "Marine", "Eagle", "Union", "Deal", "Pearl", "Hope", "Mercedes",
     "Sparks", "Carmel", "Salem", "Victoria", "Aurora", "Athens", "Alexandria",
     "Columbia", "Lincoln", "Florida", "Concord", "Providence", "Spring", "Bay",
@@ -168,7 +168,7 @@ LOCATION_ONLY = frozenset({
     "Bellevue", "Medford", "Stirling", "Athens", "Alexandria", "Columbia", "Lincoln",
     "Providence", "Buffalo", "Phoenix", "Madison", "Victoria", "Salem", "Lawrence",
     "Charlotte", "Florence", "Jackson", "Aurora", "Reading", "Nice", "Split", "Mandi",
-    "Onna", "Concord", "Irving", "Kent", "Chester",
+    "Onna", "Concord", "Irving", "Kent", "Chester", "Mary",
 })
 
 

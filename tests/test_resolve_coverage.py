@@ -171,3 +171,28 @@ def test_fuzzy_tie_between_namesakes_goes_to_the_named_country(raw, country):
         assert res.institution_method is Method.GAZETTEER_FUZZY
         assert res.country == country
         assert not any("differs from the gazetteer" in n for n in res.notes)  # the namesake there chosen
+
+
+def test_an_ampersand_inside_a_name_keeps_it_one_word() -> None:
+    """"AT&T" is one token: split at the "&", its "at" was a stop word and "AT&T Labs"
+    keyed like any "T-Labs"."""
+    from extractor.resolve.text import key
+
+    assert key("AT&T Labs") != key("T-Labs")
+    assert key("Texas A&M University") == "texas a&m university"
+    r = get_resolver()
+    assert r.resolve("Quarkwerk T-Labs").institution != "AT&T Labs"
+    assert r.resolve("AT&T Labs Research").country == "US"
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Dept. of Physics, Mary Institute", None),  # Mary (TM) begins an organisation's name
+        ("Turkmen Polytechnic, Mary", "TM"),  # the same city as a location
+        ("Lab of Soils, Davis Institute", None),
+        ("Plant Sciences, Davis, CA", "US"),
+    ],
+)
+def test_a_first_name_city_before_an_organisation_word_is_not_a_place(text: str, country: str | None) -> None:
+    assert get_resolver().resolve(text).country == country

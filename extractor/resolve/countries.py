@@ -182,6 +182,20 @@ def _location_position(text: str, start: int, end: int) -> tuple[bool, bool]:
     return loose, strict
 
 
+#: Words after which a place name is the first word of an organisation's name ("Mary
+#: Institute", "Lincoln Laboratory"), not a location.
+_ORG_HEAD_AFTER = frozenset(
+    "university institute college school academy laboratory laboratories lab labs center centre hospital "
+    "foundation clinic".split())
+_NEXT_WORD_RE = re.compile(r"\s*([^\W\d_]+)")
+
+
+def _names_an_organisation(text: str, end: int) -> bool:
+    """Is the word after text[:end] the head of an organisation's name?"""
+    m = _NEXT_WORD_RE.match(text, end)
+    return bool(m) and m.group(1).casefold() in _ORG_HEAD_AFTER
+
+
 def _whole_segment(text: str, start: int, end: int) -> bool:
     """Is text[start:end] a segment of its own: separators (or the ends) on both sides,
     a postcode allowed after it ("…, Selangor 43400, Malaysia")?"""
@@ -290,7 +304,7 @@ class PlaceIndex:
         for hit in self._index.scan(text, toks, self._accept):
             place = _best(hit.values)
             loc, strict = _location_position(text, hit.start, hit.end)
-            if place.location_only and not strict:
+            if place.location_only and (not strict or _names_an_organisation(text, hit.end)):
                 continue
             if place.segment_only and not _whole_segment(text, hit.start, hit.end):
                 continue

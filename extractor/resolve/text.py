@@ -26,7 +26,7 @@ _LEAD_NUM_RE = re.compile(r"^\s*(?:\d{1,2}|[a-z])(?=[A-Z])")  # "2Microsoft", "a
 _LEAD_LETTER_WORD_RE = re.compile(r"^\s*([a-z][A-Z][\w.&-]*)")
 _SPACING_ACCENT_RE = re.compile(r"\s?[´`¨ˆ˜˚¸]\s?")  # "Montr ´eal" from PDF extraction
 _WS_RE = re.compile(r"\s+")
-_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’&][^\W_]+)*")  # AT&T, A&M, R&D stay one token
 _ELISION_RE = re.compile(r"^[ldLD]['’]")
 
 #: Words that carry no identity in a name ("University *of* X" == "X University"? no:
