@@ -193,7 +193,7 @@ _NEXT_WORD_RE = re.compile(r"\s*([^\W\d_]+)")
 def _names_an_organisation(text: str, end: int) -> bool:
     """Is the word after text[:end] the head of an organisation's name?"""
     m = _NEXT_WORD_RE.match(text, end)
-    return bool(m) and m.group(1).casefold() in _ORG_HEAD_AFTER
+    return m is not None and m.group(1).casefold() in _ORG_HEAD_AFTER
 
 
 def _whole_segment(text: str, start: int, end: int) -> bool:
