@@ -245,11 +245,12 @@ def table_row(config: Config, pooled: dict[str, Any]) -> str:
     width = " / ".join("n/a" if p is None or p["us_cn_ci_width"] is None else f"{p['us_cn_ci_width'] * 100:.1f}"
                        for p in widths)
     errors = ", ".join("n/a" if e is None else str(e) for e in pooled["errors"])
-    return (f"| {config.label} | {errors} | {_capture(pooled['before'])} | {_capture(pooled['after'])} | "
-            f"{_ece(pooled['before'])} | {_ece(pooled['after'])} | {accuracy} | {width} pp |")
+    return (f"| {config.label} | {errors} | {_capture(pooled['before'])} | {_capture(pooled['after_prior'])} | "
+            f"{_capture(pooled['after'])} | {_ece(pooled['before'])} | {_ece(pooled['after'])} | {accuracy} | {width} pp |")
 
 
-HEADER = ("| configuration | country-set errors per seed | top 15%, default model | top 15%, fitted | "
+HEADER = ("| configuration | country-set errors per seed | top 15%, default model | "
+          "top 15%, measure half, default model | top 15%, measure half, fitted | "
           "ECE default, pooled (per seed) | ECE fitted, pooled (per seed) | "
           "right after reviewing " + " / ".join(f"{s:.0%}" for s in ACCURACY_AT) + " | "
           "US–CN interval width at " + " / ".join(f"{s:.0%}" for s in WIDTH_AT) + " |")
@@ -267,16 +268,17 @@ def _num(value: float | None, digits: int = 3) -> str:
 def detail_markdown(config: Config, runs: list[dict[str, Any]], seeds: Sequence[int]) -> str:
     """Per seed and pooled reliability of one configuration (the docs' routing section)."""
     lines = [f"Per seed, {config.label}:", "",
-             "| seed | default model: errors, in the top 15% | ECE | measure half after calibrating: errors, in the "
-             "top 15% | ECE | reviewing 10% (queue order): country sets right | queued | queued without a reason |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| seed | default model: errors, in the top 15% | ECE | measure half, default model: errors, in the top 15% | "
+             "measure half after calibrating: errors, in the top 15% | ECE | reviewing 10% (queue order): country sets "
+             "right | queued | queued without a reason |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for seed, r in zip(seeds, runs, strict=False):
         before, after = r.get("before") or {}, r.get("after") or {}
         at10 = _point(r.get("curve") or [], 0.10)
         right = None if at10 is None else at10["accuracy"]
         queued = (before.get("queued") or {}).get("share")
         lines.append(f"| {seed} | {_share(before)} | {_num((before.get('calibration') or {}).get('ece'))} | "
-                     f"{_share(after)} | {_num((after.get('calibration') or {}).get('ece'))} | "
+                     f"{_share(r.get('after_prior') or {})} | {_share(after)} | {_num((after.get('calibration') or {}).get('ece'))} | "
                      f"{_num(right, 4)} | {'n/a' if queued is None else f'{queued:.1%}'} | "
                      f"{before.get('queued_without_reason', 'n/a')} |")
     pooled = pool_runs(runs)["before"]["reliability"]
@@ -320,9 +322,9 @@ def grid_markdown(out: Path, configs: Sequence[Config], seeds: Sequence[int], *,
     code = ", ".join(sorted(str(c) for c in commits)) or "unknown"
     same = len(fingerprints) == 1 and None not in fingerprints
     lines = [f"Seeds {' '.join(map(str, seeds))}; pooled = errors summed over the seeds, each seed's own queue. "
-             "\"Default model\" = all papers, the shipped priors; \"fitted\" = the half nobody reviewed, after "
-             "`calibrate` on the other half. Accuracy and width: means over the seeds of the oversight curve "
-             "(default model, oracle review in queue order); width n/a = no audit record reviewed yet.", "",
+             "\"Default model\" = all papers, the shipped priors; \"measure half\" = the half nobody reviewed, "
+             "scored by the default model and, \"fitted\", after `calibrate` on the other half. Accuracy and width: "
+             "means over the seeds of the oversight curve (default model, oracle review in queue order); width n/a = no audit record reviewed yet.", "",
              HEADER, "|" + " --- |" * HEADER.count(" | ") + " --- |", *rows]
     if correlation:
         lines += ["", "The simulated answer's country set is wrong on this share of the papers the rules extraction "

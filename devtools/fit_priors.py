@@ -173,26 +173,7 @@ def _fit_offset(X: np.ndarray, y: np.ndarray, offset: np.ndarray, w0: np.ndarray
 
 
 def _fit_offset_free(A: np.ndarray, y: np.ndarray, offset: np.ndarray, w0: np.ndarray, l2: float) -> np.ndarray:
-    w = w0.copy()
-
-    def loss(v: np.ndarray) -> float:
-        z = A @ v + offset
-        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum((v - w0) ** 2))
-
-    cur = loss(w)
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-np.clip(A @ w + offset, -40, 40)))
-        grad = A.T @ (p - y) + l2 * (w - w0)
-        H = (A * (p * (1 - p))[:, None]).T @ A + l2 * np.eye(len(w))
-        step = np.linalg.solve(H, grad)
-        t = 1.0
-        while t > 1e-6 and loss(w - t * step) > cur + 1e-12:
-            t /= 2
-        w = w - t * step
-        cur = loss(w)
-        if float(np.max(np.abs(t * step))) < 1e-9:
-            break
-    return w
+    return conf.penalised_newton(A, y, w0, l2=l2, offset=offset)
 
 
 def evaluate(rows: list[Row], model: conf.LogisticModel) -> dict[str, Any]:

@@ -107,6 +107,7 @@ class SimulationResult:
     error_classes: dict[str, int] = field(default_factory=dict)  # error class -> times applied
     before: dict[str, Any] = field(default_factory=dict)  # all papers, default (prior) model
     after: dict[str, Any] = field(default_factory=dict)  # measure half, model fitted on the other half
+    after_prior: dict[str, Any] = field(default_factory=dict)  # measure half, default model (what ``after`` is compared with)
     calibration: list[dict[str, Any]] = field(default_factory=list)
     curve: list[dict[str, Any]] = field(default_factory=list)  # oversight curve, all papers, default model
     backends: dict[str, Any] = field(default_factory=dict)  # do rules and llm err on the same papers?
@@ -372,6 +373,7 @@ def run_simulation(source: Path, out: Path, *, n: int | None = None, noise: floa
         if fit_half:
             ids = set(store.record_statuses())
             half_a = {p for p in ids if in_calibration_half(p, seed)}
+            result.after_prior = review_metrics(store, gold, paper_ids=ids - half_a)
             verify_with_truth(store, truths, half_a)
             results = conf.calibrate(store)
             result.calibration = [{"target": r.target, "n": r.n, "wrong": r.n - r.positives, "stored": r.stored,
@@ -593,6 +595,7 @@ def pool_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": len(runs), "papers": [r.get("papers") for r in runs],
                            "errors": [(r.get("before") or {}).get("country_errors") for r in runs],
                            "before": _pooled_part(runs, "before"), "after": _pooled_part(runs, "after"),
+                           "after_prior": _pooled_part(runs, "after_prior"),
                            "curve": [], "backends": None}
     for i, point in enumerate((runs[0].get("curve") or []) if runs else []):
         acc = [r["curve"][i]["accuracy"] for r in runs]
@@ -624,6 +627,7 @@ def summarize(paths: Iterable[Path | str]) -> str:
 
     lines = [f"runs: {len(runs)}; papers {pooled['papers']}; country-set errors (all papers) {pooled['errors']}",
              f"top 15% of the queue, all papers, default model: {capture('before')}; ECE {eces('before')}",
+             f"top 15% of the queue, measure half, default model: {capture('after_prior')}; ECE {eces('after_prior')}",
              f"top 15% of the queue, measure half, fitted model: {capture('after')}; ECE {eces('after')}"]
     b = pooled["backends"]
     if b:

@@ -59,6 +59,88 @@ def test_few_labels_stay_near_the_prior() -> None:
     assert model.coef["ungrounded"] == pytest.approx(prior.coef["ungrounded"], abs=0.05), "no data: prior kept"
 
 
+def _drawn_from(model: conf.LogisticModel, n: int, rng: np.random.Generator, *, shift: float = 0.0,
+                 true: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Records with a few signals set at random, labelled by ``model`` (its logit + ``shift``,
+    or the coefficients ``true`` where given): the truth a calibration should find."""
+    names = model.names
+    X = np.zeros((n, len(names)))
+    for j in range(len(names)):
+        X[:, j] = rng.random(n) < 0.02
+    w = model.weights().copy()
+    for k, v in (true or {}).items():
+        w[0 if k == "_intercept" else 1 + names.index(k)] = v
+    p = 1 / (1 + np.exp(-(w[0] + shift + X @ w[1:])))
+    return X, (rng.random(n) < p).astype(float)
+
+
+def test_few_errors_keep_the_prior_ranking_and_only_move_its_level() -> None:
+    """~500 records with a handful of errors: no full refit; what is fitted is the prior's own
+    logit rescaled, so records are ranked exactly as the prior ranks them."""
+    prior = conf.default_model(conf.COUNTRY, conf.RULES_LLM)
+    rng = np.random.default_rng(3)
+    X, y = _drawn_from(prior, 500, rng, shift=1.0)
+    assert 3 <= len(y) - y.sum() < conf.MIN_ERRORS_REFIT
+    choice = conf.choose_mode(X, y, prior)
+    assert choice.mode in (conf.PRIOR, conf.RECALIBRATED) and conf.REFIT not in choice.cv_log_loss
+    by_prior = np.argsort(prior.predict_many(X), kind="stable")
+    assert np.all(np.diff(choice.model.predict_many(X)[by_prior]) >= -1e-12), "the prior's order is kept"
+    slopes = {choice.model.coef[k] / v for k, v in prior.coef.items() if v}
+    assert max(slopes) - min(slopes) < 1e-9 and 0.5 < slopes.pop() < 1.5, "one common slope, near the prior's"
+
+
+def test_a_prior_that_is_right_is_not_made_worse() -> None:
+    """Labels drawn from the prior itself: whichever mode is chosen predicts fresh records of the
+    same kind about as well as the prior (never a full refit on a few errors)."""
+    prior = conf.default_model(conf.COUNTRY, conf.RULES_LLM)
+    rng = np.random.default_rng(11)
+    X, y = _drawn_from(prior, 500, rng)
+    choice = conf.choose_mode(X, y, prior)
+    X2, y2 = _drawn_from(prior, 20000, rng)
+    fresh = {"prior": conf.metrics(prior.predict_many(X2), y2)["log_loss"],
+             "chosen": conf.metrics(choice.model.predict_many(X2), y2)["log_loss"]}
+    assert choice.mode != conf.REFIT
+    assert fresh["chosen"] <= fresh["prior"] * 1.02, (choice.mode, fresh)
+
+
+def test_a_shifted_prior_is_recalibrated_toward_the_observed_rate() -> None:
+    """The prior is too sure (its logit 2 too high), few errors: recalibration moves its level."""
+    prior = conf.default_model(conf.COUNTRY, conf.RULES_LLM)
+    X, y = _drawn_from(prior, 500, np.random.default_rng(5), shift=-2.0)
+    assert len(y) - y.sum() < conf.MIN_ERRORS_REFIT
+    choice = conf.choose_mode(X, y, prior)
+    assert choice.mode == conf.RECALIBRATED, choice.reason
+    observed_wrong = 1 - y.mean()
+    assert abs((1 - choice.model.predict_many(X).mean()) - observed_wrong) < abs((1 - prior.predict_many(X).mean()) - observed_wrong) / 2
+
+
+def test_many_informative_errors_refit_every_coefficient() -> None:
+    """Thousands of records whose truth differs from the prior signal by signal: a full refit wins
+    out of fold and moves the coefficients toward the truth."""
+    prior = conf.default_model(conf.COUNTRY, conf.RULES_LLM)
+    true = {"_intercept": 2.0, "disagree": -0.2, "unmatched": -2.5}
+    X, y = _drawn_from(prior, 4000, np.random.default_rng(2), true=true)
+    assert len(y) - y.sum() >= conf.MIN_ERRORS_REFIT
+    choice = conf.choose_mode(X, y, prior)
+    assert choice.mode == conf.REFIT, choice.reason
+    for name in ("disagree", "unmatched"):
+        assert abs(choice.model.coef[name] - true[name]) < abs(prior.coef[name] - true[name]) / 2, name
+
+
+def test_calibrate_says_which_mode_and_why(store: Store) -> None:
+    from typer.testing import CliRunner
+
+    from extractor.cli import app
+
+    _reviewed_corpus(store, 60)
+    result = CliRunner().invoke(app, ["calibrate", "--dry-run", "--db", str(store.path)])
+    assert result.exit_code == 0, result.output
+    summary = result.output.replace("\n", " ")
+    assert "country: recalibrated" in summary or "country: prior" in summary, summary
+    assert "cross-validated log-loss" in summary or "held-out folds" in summary
+    assert "full refit needs 50 reviewed errors, 10 here" in summary
+
+
 def test_ece_reliability_and_auc_on_a_hand_example() -> None:
     p = [0.95, 0.95, 0.95, 0.95, 0.15, 0.15]
     y = [1, 1, 1, 0, 0, 0]
@@ -96,8 +178,8 @@ def test_calibrate_learns_from_the_audit_log(store: Store) -> None:
     _reviewed_corpus(store, 60)
     labels = conf.labelled_records(store, conf.COUNTRY)
     assert len(labels) == 60 and sum(1 - lbl for _, _, lbl in labels) == 10
-    [country, models] = conf.calibrate(store, min_labels=20)
-    assert country.stored and country.n == 60
+    [country, models] = conf.calibrate(store, min_labels=20, min_errors_refit=5)
+    assert country.stored and country.n == 60 and country.mode == conf.REFIT, country.message
     assert country.model.metrics["cross_validated"]["n"] == 60
     assert not models.stored, "every model-family label is the same: nothing to fit"
     disagree = {"disagree": 1.0, "disagree_unexplained": 1.0, "author_disagree": 1.0}
@@ -117,7 +199,7 @@ def test_refit_changes_confidence_of_unreviewed_records_on_route(store: Store) -
     pid = add_paper(store, "new.pdf", [(LLM, extraction()), (RULES, extraction(affs=[aff(0, STANFORD, "US"), aff(1, TSINGHUA, "JP")]))])
     run_reconcile(store)
     before = store.get_record(pid).confidence
-    conf.calibrate(store)
+    conf.calibrate(store, min_errors_refit=5)
     route(store, Settings())
     after = store.get_record(pid).confidence
     assert after != before and after == pytest.approx(0.5, abs=0.15)

@@ -21,7 +21,9 @@ def fake_run(errors: int, top: float, bins: list[tuple[str, int, float, float]],
     shares = (0.0, 0.05, 0.10, 0.20, 0.30, 0.50, 1.0)
     curve = [{"reviewed_share": s, "accuracy": a, "us_cn_ci_width": None if s < 0.2 else width}
              for s, a in zip(shares, (*accuracy, 1.0, 1.0, 1.0), strict=True)]
-    return {"papers": 100, "before": part, "after": part, "curve": curve,
+    # the measure half scored by the default model: half the errors, every one in the top 15%
+    prior_half = {**part, "country_errors": errors // 2, "efficiency": {"top_15%": 1.0}}
+    return {"papers": 100, "before": part, "after": part, "after_prior": prior_half, "curve": curve,
             "backends": {"papers": 100, "rules_wrong": 5, "answer_wrong": 4, "both_wrong": 2}}
 
 
@@ -75,7 +77,7 @@ def test_the_table_pools_seeds_and_says_what_is_missing(tmp_path: Path) -> None:
                                                   accuracy=(0.96, 0.97, 0.985, 0.997), width=0.06))
     text, data = grid_markdown(tmp_path, [RULES, MIX], [2, 3], command="CMD", host={"cpu": "cpu", "cores": 2})
     row = next(line for line in text.splitlines() if line.startswith("| rules + llm, realistic 10%"))
-    assert "| 4, 6 | 8/10 = 80.0% | 8/10 = 80.0% |" in row
+    assert "| 4, 6 | 8/10 = 80.0% | 5/5 = 100.0% | 8/10 = 80.0% |" in row
     # pooled ECE from the bins: (|85.5 + 99 - 90 - 97| + |0.5 - 0|) / 200 = 0.015
     assert "| 0.015 (0.020–0.050) |" in row
     assert "| 0.9700 / 0.9800 / 0.9900 / 0.9980 |" in row
@@ -101,7 +103,7 @@ def test_the_detail_of_one_configuration_is_per_seed_with_the_pooled_reliability
                                                   ece=0.05))
     write(tmp_path, "realistic_0.10_s3", fake_run(6, 1.0, [("0.9-1.0", 100, 0.99, 0.97)], ece=0.02))
     text, _ = grid_markdown(tmp_path, [MIX], [2, 3], command="CMD", host={}, detail=MIX)
-    assert "| 2 | 4, 2 (50.0%) | 0.050 | 4, 2 (50.0%) | 0.050 | 0.9950 | 6.0% | 0 |" in text
+    assert "| 2 | 4, 2 (50.0%) | 0.050 | 2, 2 (100.0%) | 4, 2 (50.0%) | 0.050 | 0.9950 | 6.0% | 0 |" in text
     assert "| 3 | 6, 6 (100.0%) | 0.020 |" in text
     assert "| 0.0-0.1 | 10 | 5.0% | 0.0% |" in text and "| 0.9-1.0 | 190 | 97.1% | 98.4% |" in text
     assert "seed 2 rank 40, P(wrong) 0.0040, no reason" in text and "seed 3 rank" not in text

@@ -61,6 +61,7 @@ def test_simulation_smoke_on_sample_metadata(tmp_path: Path) -> None:
     assert result.before["queued_without_reason"] == 0
     assert set(result.before["efficiency"]) == {"top_5%", "top_10%", "top_15%", "top_20%"}
     assert result.after["papers"] + len({c["n"] for c in result.calibration}) >= 1
+    assert result.after_prior["papers"] == result.after["papers"], "the default model is scored on the same measure half"
     report = result.report.read_text()
     assert "share of errors in the top" in report and "Calibration" in report
     assert (tmp_path / "sim" / "pdfs" / "truth.jsonl").exists()

@@ -136,7 +136,7 @@ def queue_cmd(
 
 @command("calibrate")
 def calibrate_cmd(
-    l2: Annotated[float, typer.Option("--l2", help="Pull toward the prior coefficients (higher = trust the prior more).")] = 2.0,
+    l2: Annotated[float, typer.Option("--l2", help="Pull of a full refit toward the prior coefficients (higher = trust the prior more).")] = 2.0,
     min_labels: Annotated[int, typer.Option("--min-labels", help="Keep the current model below this many reviewed records.")] = 20,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Fit and print, but store nothing and do not re-route.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Go back to the default (prior) coefficients.")] = False,
@@ -147,7 +147,9 @@ def calibrate_cmd(
     """Refit the confidence models from reviewed records, print them, and re-route the queue.
 
     Label: the verified record's country set (model-family set) equals the machine's, as
-    the audit log shows it. Prints every coefficient and the fit's metrics (in-sample,
+    the audit log shows it. Per backend set it keeps the prior, recalibrates it (intercept
+    + slope) or refits every coefficient (50+ reviewed errors), whichever has the lowest
+    cross-validated log-loss, and says which and why. Prints every coefficient and the fit's metrics (in-sample,
     5-fold cross-validated, and the prior's on the same records).
 
     Example: collabscope calibrate --dry-run
@@ -175,7 +177,8 @@ def calibrate_cmd(
                               f"log loss {m.get('log_loss', float('nan')):.3f}, AUC {m.get('auc') if m.get('auc') is None else round(m['auc'], 3)}",
                               markup=False)
     summary("reset to the default models" if reset else
-            "; ".join(f"{r.target}: {'stored' if r.stored else 'not stored'} ({r.n} labels)" for r in results), quiet)
+            "; ".join(f"{r.target}: {r.mode}, {'stored' if r.stored else 'not stored'} ({r.n} labels, {r.n - r.positives} wrong)"
+                      f" - {r.reason}" for r in results), quiet)
 
 
 @command("simulate")

@@ -21,8 +21,21 @@ set's prior, not toward zero:
 
     loss(w) = -sum_i log P(y_i | x_i; w) + (l2 / 2) * ||w - w_prior||^2   (intercept included)
 
-so a handful of reviews moves the model a little and a few hundred move it a lot. It is
-solved with damped Newton steps (the problem is small and strictly convex; a step is
+so a handful of reviews moves the model a little and a few hundred move it a lot. What
+limits a refit is the number of reviewed *errors*, not of records (a logistic fit's
+information is sum p(1-p), about the minority count), and a refit of ~40 coefficients on a
+few errors ranks worse than the prior. :func:`calibrate` therefore picks one of three
+modes per backend set by the errors it has and by 5-fold cross-validated log-loss on the
+reviewed records (:func:`choose_mode`):
+
+- ``prior``: keep the default model when neither fit beats it out of fold;
+- ``recalibrated`` (Platt-style, 2 parameters): ``logit P' = a + b * logit P_prior``,
+  penalised toward a=0, b=1; it keeps the prior's ranking of records by P(wrong) and fixes
+  its level and spread, so few errors cannot reorder the queue;
+- ``refit``: the full refit, only with at least :data:`MIN_ERRORS_REFIT` reviewed errors
+  and when it beats both out of fold.
+
+The fits are solved with damped Newton steps (the problem is small and strictly convex; a step is
 halved until the penalised loss does not grow, so a prior far from the data cannot
 diverge). Fits are stored in the ``calibration`` table (:mod:`extractor.store.calibration`)
 under ``<target>@<backend set>``; the newest row per key is the one in use.
@@ -117,6 +130,16 @@ DEFAULT_SET = RULES_LLM
 #: Fitted per-set priors (written by ``python -m devtools.fit_priors``; provenance inside the file).
 PRIORS_FILE = DATA_DIR / "confidence_priors.json"
 
+#: Calibration modes (see the module docstring and :func:`choose_mode`).
+PRIOR = "prior"
+RECALIBRATED = "recalibrated"
+REFIT = "refit"
+#: Reviewed errors below which a full refit is not even a candidate (about one per country signal).
+MIN_ERRORS_REFIT = 50
+#: Pull of the 2-parameter recalibration toward the prior (a=0, b=1); chosen on simulation
+#: seeds 5-9 (not the fitting seeds 0-1 nor the held-out 2-4), see docs/ACCURACY.md.
+RECALIBRATION_L2 = 10.0
+
 #: Hand-set prior for the country model (log-odds; intercept ~ P(right)=0.97 with no signal).
 DEFAULT_COUNTRY: dict[str, float] = {
     "_intercept": 3.5,
@@ -159,6 +182,7 @@ class LogisticModel:
     l2: float = 0.0
     fitted_at: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    mode: str | None = None  # how a fit was made: recalibrated | refit (None: the default model)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -184,7 +208,8 @@ class LogisticModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LogisticModel:
-        return cls(**{k: data[k] for k in ("target", "intercept", "coef", "source", "backend_set", "n", "l2", "fitted_at", "metrics")
+        return cls(**{k: data[k] for k in ("target", "intercept", "coef", "source", "backend_set", "n", "l2", "fitted_at", "metrics",
+                                         "mode")
                       if k in data})
 
 
@@ -279,35 +304,63 @@ def default_models(target: str) -> ModelSet:
     return ModelSet(target, {k: default_model(target, k) for k in BACKEND_SETS})
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 1.0, iters: int = 50) -> LogisticModel:
-    """Newton's method on the L2-to-prior penalised log-likelihood (see the module docstring)."""
-    n, d = X.shape
-    A = np.hstack([np.ones((n, 1)), X])
-    w0 = prior.weights()
-    w = w0.copy()
+def penalised_newton(A: np.ndarray, y: np.ndarray, target: np.ndarray, *, l2: float, iters: int = 100,
+                     tol: float = 1e-9, offset: np.ndarray | float = 0.0) -> np.ndarray:
+    """Weights w minimising the logistic loss of ``A @ w + offset`` plus ``(l2/2)|w - target|^2``.
+
+    Damped Newton from the target: each step is halved until the penalised loss does not
+    grow (a full step from a prior far from the data can overshoot where the sigmoid
+    saturates). Shared by the full refit, the 2-parameter recalibration and the prior fit
+    of the dev tools, which differ only in the design matrix and the target.
+    """
+    w = target.astype(float).copy()
+    eye = np.eye(len(w))
 
     def loss(v: np.ndarray) -> float:
-        z = A @ v
-        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum((v - w0) ** 2))
+        z = A @ v + offset
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum((v - target) ** 2))
 
     current = loss(w)
     for _ in range(iters):
-        p = _sigmoid(A @ w)
-        grad = A.T @ (p - y) + l2 * (w - w0)
-        H = (A * (p * (1 - p))[:, None]).T @ A + l2 * np.eye(d + 1)
+        p = _sigmoid(A @ w + offset)
+        grad = A.T @ (p - y) + l2 * (w - target)
+        H = (A * (p * (1 - p))[:, None]).T @ A + l2 * eye
         step = np.linalg.solve(H, grad)
-        # damped Newton: halve the step until the penalised loss does not grow (a full step
-        # from a prior far from the data can overshoot where the sigmoid saturates)
         t = 1.0
         while t > 1e-6 and loss(w - t * step) > current + 1e-12:
             t /= 2
-        w -= t * step
+        w = w - t * step
         current = loss(w)
-        if float(np.max(np.abs(t * step))) < 1e-8:
+        if float(np.max(np.abs(t * step))) < tol:
             break
+    return w
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 1.0, iters: int = 50) -> LogisticModel:
+    """Newton's method on the L2-to-prior penalised log-likelihood (see the module docstring)."""
+    n = X.shape[0]
+    w = penalised_newton(np.hstack([np.ones((n, 1)), X]), y, prior.weights(), l2=l2, iters=iters, tol=1e-8)
     return LogisticModel(target=prior.target, intercept=float(w[0]),
                          coef={name: float(v) for name, v in zip(prior.names, w[1:])},
-                         source="fit", backend_set=prior.backend_set, n=int(n), l2=l2, fitted_at=utcnow())
+                         source="fit", backend_set=prior.backend_set, n=int(n), l2=l2, fitted_at=utcnow(), mode=REFIT)
+
+
+def recalibrate_logistic(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 10.0,
+                         iters: int = 100) -> LogisticModel:
+    """Platt-style recalibration of the prior: ``logit P' = a + b * logit P_prior`` (2 parameters).
+
+    (a, b) maximise the log-likelihood with the penalty ``(l2/2) * (a^2 + (b-1)^2)`` (toward
+    the prior itself), by the same damped Newton steps as :func:`fit_logistic`. The result
+    is a plain model of the same form, every weight of the prior times b and the intercept
+    ``a + b * b0``, so it is stored and applied like any other fit.
+    """
+    w_prior = prior.weights()
+    z = w_prior[0] + X @ w_prior[1:]
+    w = penalised_newton(np.stack([np.ones_like(z), z], axis=1), y, np.array([0.0, 1.0]), l2=l2, iters=iters)
+    a, b = float(w[0]), float(w[1])
+    return LogisticModel(target=prior.target, intercept=a + b * prior.intercept,
+                         coef={name: b * v for name, v in prior.coef.items()}, source="fit",
+                         backend_set=prior.backend_set, n=len(y), l2=l2, fitted_at=utcnow(), mode=RECALIBRATED)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -362,8 +415,14 @@ def metrics(p: Sequence[float], y: Sequence[int], bins: int = 10) -> dict[str, A
     }
 
 
-def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float, folds: int = 5) -> np.ndarray:
-    """Out-of-fold predictions (deterministic fold assignment), for honest fit metrics."""
+def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float, folds: int = 5,
+                    mode: str = REFIT) -> np.ndarray:
+    """Out-of-fold predictions (deterministic fold assignment), for honest fit metrics.
+
+    ``mode`` is the fit made on each fold's training part: :data:`REFIT` (:func:`fit_logistic`)
+    or :data:`RECALIBRATED` (:func:`recalibrate_logistic`).
+    """
+    fit = fit_logistic if mode == REFIT else recalibrate_logistic
     n = len(y)
     out = np.zeros(n)
     fold_of = np.arange(n) % folds
@@ -371,8 +430,56 @@ def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: f
         train, test = fold_of != k, fold_of == k
         if not test.any():
             continue
-        out[test] = fit_logistic(X[train], y[train], prior, l2=l2).predict_many(X[test]) if train.any() else prior.predict_many(X[test])
+        out[test] = fit(X[train], y[train], prior, l2=l2).predict_many(X[test]) if train.any() else prior.predict_many(X[test])
     return out
+
+
+def _log_loss_sum(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+@dataclass
+class ModeChoice:
+    """Which calibration mode :func:`choose_mode` took, the model it gives, and why."""
+
+    mode: str
+    model: LogisticModel
+    reason: str
+    cv_log_loss: dict[str, float]
+    cv_predictions: np.ndarray
+
+
+def choose_mode(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: float = 2.0,
+                recalibration_l2: float = RECALIBRATION_L2, min_errors_refit: int = MIN_ERRORS_REFIT) -> ModeChoice:
+    """Prior, 2-parameter recalibration or full refit: the one with the lowest out-of-fold log-loss.
+
+    Candidates are scored by 5-fold cross-validated log-loss on the reviewed records (the
+    prior by its plain log-loss: it was fitted on none of them). The full refit is a
+    candidate only with at least ``min_errors_refit`` reviewed errors: below that its ~40
+    coefficients rest on a handful of cases. Ties keep the simpler model (prior, then
+    recalibration), so a fit is used only when held-out records say it predicts better.
+    """
+    errors = int(len(y) - y.sum())
+    prior_p = prior.predict_many(X)
+    cv = {PRIOR: prior_p, RECALIBRATED: cross_validated(X, y, prior, l2=recalibration_l2, mode=RECALIBRATED)}
+    if errors >= min_errors_refit:
+        cv[REFIT] = cross_validated(X, y, prior, l2=l2, mode=REFIT)
+    losses = {k: _log_loss_sum(p, y) for k, p in cv.items()}
+    best = min(losses, key=lambda k: (round(losses[k], 9), list(losses).index(k)))
+    shown = ", ".join(f"{k} {v / len(y):.4f}" for k, v in losses.items())
+    if best == PRIOR:
+        model = prior
+        reason = f"no fit beat the prior's log-loss on held-out folds ({shown})"
+    elif best == RECALIBRATED:
+        model = recalibrate_logistic(X, y, prior, l2=recalibration_l2)
+        reason = f"lowest cross-validated log-loss ({shown})"
+    else:
+        model = fit_logistic(X, y, prior, l2=l2)
+        reason = f"{errors} errors and the lowest cross-validated log-loss ({shown})"
+    if errors < min_errors_refit:
+        reason += f"; full refit needs {min_errors_refit} reviewed errors, {errors} here"
+    return ModeChoice(best, model, reason, losses, cv[best])
 
 
 # --------------------------------------------------------------------------- storage
@@ -463,16 +570,19 @@ class CalibrationResult:
     stored: bool
     message: str
     backend_set: str = DEFAULT_SET
+    mode: str = PRIOR  # prior | recalibrated | refit, or kept (too few labels: nothing fitted)
+    reason: str = ""
 
 
 def calibrate(store: Store, *, targets: Iterable[str] = TARGETS, l2: float = 2.0, min_labels: int = 20,
-              dry_run: bool = False) -> list[CalibrationResult]:
+              min_errors_refit: int = MIN_ERRORS_REFIT, dry_run: bool = False) -> list[CalibrationResult]:
     """Refit each target, per backend set, from reviewed records and store the fit (unless ``dry_run``).
 
     Each backend set present among the reviewed records is fitted on its own records,
-    pulled toward its own default prior; with no reviewed record at all, one result for the
-    default set says so. With fewer than ``min_labels`` labels, or only one class, the
-    current model is kept: a fit would say more than the data does.
+    pulled toward its own default prior, in the mode :func:`choose_mode` picks (prior,
+    2-parameter recalibration, or full refit with penalty ``l2``); with no reviewed record
+    at all, one result for the default set says so. With fewer than ``min_labels`` labels,
+    or only one class, the current model is kept: a fit would say more than the data does.
     """
     results = []
     for target in targets:
@@ -481,12 +591,12 @@ def calibrate(store: Store, *, targets: Iterable[str] = TARGETS, l2: float = 2.0
             groups.setdefault(backend_set_of(item[1]), []).append(item)
         for backend_set in sorted(groups) or [DEFAULT_SET]:
             results.append(_calibrate_one(store, target, backend_set, groups.get(backend_set, []), l2=l2,
-                                          min_labels=min_labels, dry_run=dry_run))
+                                          min_labels=min_labels, min_errors_refit=min_errors_refit, dry_run=dry_run))
     return results
 
 
 def _calibrate_one(store: Store, target: str, backend_set: str, data: list[tuple[str, dict[str, float], int]], *,
-                   l2: float, min_labels: int, dry_run: bool) -> CalibrationResult:
+                   l2: float, min_labels: int, min_errors_refit: int, dry_run: bool) -> CalibrationResult:
     prior = default_model(target, backend_set)
     n = len(data)
     pos = sum(lbl for _, _, lbl in data)
@@ -495,17 +605,21 @@ def _calibrate_one(store: Store, target: str, backend_set: str, data: list[tuple
         why = (f"{n} reviewed record(s), need {min_labels}" if n < min_labels
                else "every reviewed record has the same label; nothing to separate")
         current = load_model(store, target, backend_set)
-        return CalibrationResult(label, current, prior, n, pos, False, f"kept the {current.source} model: {why}", backend_set)
+        return CalibrationResult(label, current, prior, n, pos, False, f"kept the {current.source} model: {why}", backend_set,
+                                 mode="kept", reason=why)
     X = np.array([[float(f.get(name, 0.0)) for name in prior.names] for _, f, _ in data])
     y = np.array([lbl for _, _, lbl in data], float)
-    model = fit_logistic(X, y, prior, l2=l2)
-    cv = cross_validated(X, y, prior, l2=l2)
-    model.metrics = {"in_sample": metrics(model.predict_many(X), y), "cross_validated": metrics(cv, y),
+    choice = choose_mode(X, y, prior, l2=l2, min_errors_refit=min_errors_refit)
+    model = choice.model if choice.mode != PRIOR else default_model(target, backend_set)
+    model.metrics = {"in_sample": metrics(model.predict_many(X), y), "cross_validated": metrics(choice.cv_predictions, y),
                      "prior": metrics(prior.predict_many(X), y)}
     if not dry_run:
         save_model(store, model)
-    return CalibrationResult(label, model, prior, n, pos, not dry_run, f"fitted on {n} reviewed records ({n - pos} wrong)",
-                             backend_set)
+    what = {PRIOR: "kept the default model", RECALIBRATED: "recalibrated the default model (intercept + slope)",
+            REFIT: "refitted every coefficient"}[choice.mode]
+    return CalibrationResult(label, model, prior, n, pos, not dry_run,
+                             f"{what} on {n} reviewed records ({n - pos} wrong): {choice.reason}", backend_set,
+                             mode=choice.mode, reason=choice.reason)
 
 
 def logit(p: float) -> float:
