@@ -51,7 +51,9 @@ from extractor.extract.rules.units import (
 from extractor.resolve import Resolution, get_resolver, get_taxonomy
 from extractor.schemas import Affiliation, Author, Document, ExtractionMeta, FrontMatter, Method, PaperExtraction
 
-RULES_VERSION = "7"  # 7: figure regions, footnote sentences by name, fallback links, inferred organisations
+#: Part of the extraction cache key: raise it when what the rules read or the tables they use change,
+#: so stored extractions are redone rather than mixed with new ones.
+RULES_VERSION = "7"
 
 
 class RulesBackend:
