@@ -230,12 +230,10 @@ class RulesBackend:
             return
         inst = [self.resolve(u.text).institution for u in units]
         for s in lonely:
-            if not s.email:
+            owner = self._email_institution(s.email)
+            if owner is None:
                 continue
-            owner = self.resolver.resolve("", email_domain=s.email.split("@", 1)[1])
-            if owner.institution is None or owner.institution_method != Method.EMAIL_DOMAIN:
-                continue
-            hits = [i for i, name in enumerate(inst) if name == owner.institution]
+            hits = [i for i, name in enumerate(inst) if name == owner]
             if len(hits) == 1:
                 s.units, s.link = hits, "email"
         if any(s.link == "marker" for s in slots):
@@ -297,16 +295,24 @@ class RulesBackend:
         extra: list[Unit] = []
         by_inst: dict[str, int] = {}
         for s in slots:
-            if not s.email:
+            owner = self._email_institution(s.email)
+            if owner is None:
                 continue
-            owner = self.resolver.resolve("", email_domain=s.email.split("@", 1)[1])
-            if owner.institution is None or owner.institution_method != Method.EMAIL_DOMAIN:
-                continue
-            if owner.institution not in by_inst:
-                by_inst[owner.institution] = len(units) + len(extra)
-                extra.append(Unit(owner.institution, signals=["inferred_email"]))
-            s.units, s.link = [by_inst[owner.institution]], "email"
+            if owner not in by_inst:
+                by_inst[owner] = len(units) + len(extra)
+                extra.append(Unit(owner, signals=["inferred_email"]))
+            s.units, s.link = [by_inst[owner]], "email"
         return units + extra
+
+    def _email_institution(self, email: str | None) -> str | None:
+        """The institution an address's domain names (a known institution domain, not a
+        country TLD or web mail), or None."""
+        if not email or "@" not in email:
+            return None
+        owner = self.resolver.resolve("", email_domain=email.split("@", 1)[1])
+        if owner.institution is None or owner.institution_method != Method.EMAIL_DOMAIN:
+            return None
+        return owner.institution
 
     @staticmethod
     def _give_all(slots: list[NameSlot], units: list[Unit], unit: Unit) -> list[Unit]:
