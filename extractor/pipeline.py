@@ -21,7 +21,6 @@ the stages take. ``label`` names the step ("ingest", "ingest (dask)", "extract (
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,23 +213,6 @@ def second_opinion_step(store: Store, settings: Settings, before: ReconcileSumma
     return after
 
 
-def country_tally(store: Store, *, group_hk_mo_with_cn: bool = False) -> list[tuple[str, int]]:
-    """Papers per country over the counted records (machine labels, no interval): every
-    country, most papers first and ties by code, so the summary reads the same on every
-    run and can say how many countries it leaves out."""
-    # Imported on use: only a full run's summary needs aggregation.
-    from extractor.aggregate import COUNTED
-    from extractor.aggregate.population import column_codes
-    from extractor.schemas import group_country
-
-    tally: Counter[str] = Counter()
-    with store.read_snapshot():
-        for page in store.record_pages([s.value for s in COUNTED]):
-            for row in page:
-                tally.update({group_country(c, group_hk_mo_with_cn) for c in column_codes(row["countries"])})
-    return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 @dataclass
 class RunSummary:
     """What ``run`` did: each step's summary and the headline counts of the records.
@@ -242,8 +224,7 @@ class RunSummary:
     ingest: IngestSummary
     extract: list[ExtractSummary] = field(default_factory=list)
     reconcile: ReconcileSummary | None = None
-    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed),
-    #: plus ``countries``: every country with its papers (:func:`country_tally`).
+    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed).
     headline: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
 
@@ -278,7 +259,6 @@ def run(store: Store, settings: Settings, paths: Sequence[Path | str], *, venue:
     from extractor.aggregate import headline
 
     out = RunSummary(ing, ext, rec, headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn))
-    out.headline["countries"] = country_tally(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn)
     store.finish_run(run_id, "partial" if out.failed else "ok",
                      {"ingest": ingest_counts(ing), "extract": {r.backend: r.__dict__ for r in ext},
                       "reconcile": rec.__dict__ | {"paper_ids": len(rec.paper_ids)}})

@@ -102,6 +102,9 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
         "failed": failed,
         "flagged": flagged,
         "flagged_audit_only": audit_only,
+        # every country, most papers first and ties by code: the summary reads the same on
+        # every run and can say how many countries it leaves out
+        "countries": sorted(per_country.items(), key=lambda kv: (-kv[1], kv[0])),
         "top_countries": per_country.most_common(8),
         "us_cn": both,
         "us_cn_share": both / papers if papers else 0.0,
