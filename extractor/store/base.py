@@ -86,6 +86,11 @@ class StoreBase:
                     conn.execute("ROLLBACK")
             raise _explain(exc, self.path) from None
 
+    @staticmethod
+    def _where(terms: list[str]) -> str:
+        """`` WHERE a AND b`` for the filter terms a read builds up, or nothing when there are none."""
+        return " WHERE " + " AND ".join(terms) if terms else ""
+
     def _rows(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """The rows of one read as dicts; an SQLite error becomes a :class:`StoreError` that says what to do.
 

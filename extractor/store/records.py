@@ -302,7 +302,7 @@ class RecordStore(StoreBase):
             params.append(paper_id)
         if human_only:
             where.append("actor != 'machine' AND actor NOT LIKE 'system:%'")
-        sql = f"SELECT {cols} FROM reviews" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {cols} FROM reviews" + self._where(where)
         sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ?"

@@ -29,7 +29,7 @@ class ReviewWorkStore(StoreBase):
         if expired_before is not None:
             where.append("expires_at < ?")
             params.append(expired_before)
-        sql = "SELECT * FROM review_claims" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = "SELECT * FROM review_claims" + self._where(where)
         return self._rows(sql + " ORDER BY claimed_at", params)
 
     def set_claim(self, paper_id: str, reviewer: str, expires_at: str, status_before: str,
@@ -79,7 +79,7 @@ class ReviewWorkStore(StoreBase):
         if exclude_reviewer is not None:
             where.append("first_reviewer != ?")
             params.append(exclude_reviewer)
-        sql = "SELECT * FROM double_reviews" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY drawn_at, paper_id"
+        sql = "SELECT * FROM double_reviews" + self._where(where) + " ORDER BY drawn_at, paper_id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -110,7 +110,7 @@ class VenueStore(StoreBase):
         if after_key is not None:
             where.append("key > ?")
             params.append(after_key)
-        sql = "SELECT * FROM venue_papers" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY key"
+        sql = "SELECT * FROM venue_papers" + self._where(where) + " ORDER BY key"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
@@ -129,14 +129,14 @@ class VenueStore(StoreBase):
     def venue_paper_keys(self, source: str | None = None, *, linked: bool | None = None) -> set[str]:
         """The keys already stored (of one source; ``linked`` as in :meth:`list_venue_papers`): what a re-run skips."""
         where, params = self._paper_filter(source=source, linked=linked)
-        sql = "SELECT key FROM venue_papers" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = "SELECT key FROM venue_papers" + self._where(where)
         return {r["key"] for r in self._rows(sql, params)}
 
     def count_venue_papers(self, *, source: str | None = None, venue: str | None = None) -> dict[str, int]:
         """``papers`` stored, how many are ``linked`` to a document, and the number of author ``profiles``."""
         where, params = self._paper_filter(source=source, venue=venue)
         sql = ("SELECT count(*) AS papers, count(sha256) AS linked FROM venue_papers"
-               + (" WHERE " + " AND ".join(where) if where else ""))
+               + self._where(where))
         row = self._rows(sql, params)[0]
         profiles = self._rows("SELECT count(*) AS n FROM author_profiles")[0]["n"]
         return {"papers": row["papers"], "linked": row["linked"], "profiles": profiles}
