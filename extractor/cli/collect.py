@@ -8,8 +8,9 @@ needed, host unreachable: one message), 2 usage, 3 done but some PDFs failed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,6 +146,17 @@ def _end_failed(store: Store, run_id: int, exc: BaseException, session: PoliteSe
     store.finish_run(run_id, status, (counts or {}) | {"requests": session.requests_sent, "error": str(exc)[:500]})
 
 
+@contextlib.contextmanager
+def _listing(store: Store, run_id: int, session: PoliteSession) -> Iterator[None]:
+    """The listing step of a collect command: a stop there (an error, Ctrl-C) still closes
+    the run row, as failed or interrupted, before it propagates."""
+    try:
+        yield
+    except BaseException as exc:
+        _end_failed(store, run_id, exc, session)
+        raise
+
+
 def _finish(store: Store, settings: Any, s: CollectSummary, *, session: PoliteSession, out: Path | None,
             download: bool, ingest: bool, quiet: bool, run_id: int, max_pdf_mb: float) -> None:
     """The PDF step, the ingest of what was collected, the run row, the summary line and the exit code."""
@@ -215,14 +227,11 @@ def openreview_cmd(
     with pipeline.open_pipeline(settings, "collect") as store:
         run_id = store.start_run("collect", {"source": "openreview", "venue": venue_id, "out": str(out),
                                              "accepted_only": accepted_only})
-        try:
+        with _listing(store, run_id, session):
             client = or_collect.make_client(url, session)
             s = or_collect.collect_openreview(store, client, venue_id, accepted_only=accepted_only, api_url=url,
                                               profiles=not no_profiles, run_id=run_id,
                                               progress=functools.partial(progress, quiet=quiet))
-        except BaseException as exc:
-            _end_failed(store, run_id, exc, session)
-            raise
         s.skipped = s.listed - s.new
         _finish(store, settings, s, session=session, out=out, download=not no_pdfs, ingest=not no_ingest,
                 quiet=quiet, run_id=run_id, max_pdf_mb=max_pdf_mb)
@@ -270,16 +279,13 @@ def arxiv_cmd(
     with pipeline.open_pipeline(settings, "collect") as store:
         run_id = store.start_run("collect", {"source": "arxiv", "ids": str(ids) if ids else None, "query": query,
                                              "out": str(out)})
-        try:
+        with _listing(store, run_id, session):
             # The package's own delay is for arXiv's hosts; a test server or mirror relies on --interval.
             delay = arxiv_collect.ARXIV_INTERVAL if api_url is None else (interval or 0.0)
             client = arxiv_collect.make_client(session, api_url=url, delay_seconds=delay)
             with progress("arXiv listing", quiet=quiet):
                 s = arxiv_collect.collect_arxiv(store, client, ids=id_list, query=query, max_results=max_results,
                                                 api_url=url, run_id=run_id)
-        except BaseException as exc:
-            _end_failed(store, run_id, exc, session)
-            raise
         _finish(store, settings, s, session=session, out=out, download=not no_pdfs, ingest=not no_ingest,
                 quiet=quiet, run_id=run_id, max_pdf_mb=max_pdf_mb)
 
@@ -322,11 +328,8 @@ def paperlists_cmd(
     with pipeline.open_pipeline(settings, "collect") as store:
         run_id = store.start_run("collect", {"source": "paperlists", "file": str(file), "download": download,
                                              "accepted_only": accepted_only})
-        try:
+        with _listing(store, run_id, session):
             s = pl_collect.collect_paperlists(store, file, venue=venue, year=year, accepted_only=accepted_only,
                                               run_id=run_id)
-        except BaseException as exc:
-            _end_failed(store, run_id, exc, session)
-            raise
         _finish(store, settings, s, session=session, out=out, download=download, ingest=not no_ingest,
                 quiet=quiet, run_id=run_id, max_pdf_mb=max_pdf_mb)
