@@ -164,16 +164,12 @@ def fit(rows: list[Row], backend_set: str, *, l2: float = L2, min_intercept: flo
 
 def _fit_offset(X: np.ndarray, y: np.ndarray, offset: np.ndarray, w0: np.ndarray, l2: float,
                 intercept: float | None = None) -> np.ndarray:
-    """Damped Newton for logistic regression with a fixed offset, L2 toward ``w0``
-    (``intercept``: held at that value instead of fitted; it is still returned first)."""
+    """Logistic regression with a fixed offset, L2 toward ``w0`` (``intercept``: held at
+    that value instead of fitted; it is still returned first)."""
     if intercept is not None:
-        rest = _fit_offset_free(X, y, offset + intercept, w0[1:], l2)
+        rest = conf.penalised_newton(X, y, w0[1:], l2=l2, offset=offset + intercept)
         return np.concatenate([[intercept], rest])
-    return _fit_offset_free(np.hstack([np.ones((len(y), 1)), X]), y, offset, w0, l2)
-
-
-def _fit_offset_free(A: np.ndarray, y: np.ndarray, offset: np.ndarray, w0: np.ndarray, l2: float) -> np.ndarray:
-    return conf.penalised_newton(A, y, w0, l2=l2, offset=offset)
+    return conf.penalised_newton(np.hstack([np.ones((len(y), 1)), X]), y, w0, l2=l2, offset=offset)
 
 
 def evaluate(rows: list[Row], model: conf.LogisticModel) -> dict[str, Any]:

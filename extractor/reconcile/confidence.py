@@ -410,7 +410,7 @@ def metrics(p: Sequence[float], y: Sequence[int], bins: int = 10) -> dict[str, A
         "mean_p": float(p_arr.mean()),
         "ece": expected_calibration_error(p_arr, y_arr, bins),
         "brier": float(np.mean((p_arr - y_arr) ** 2)),
-        "log_loss": float(-np.mean(y_arr * np.log(p_arr) + (1 - y_arr) * np.log(1 - p_arr))),
+        "log_loss": _log_loss_sum(p_arr, y_arr) / n,
         "auc": auc(p_arr, y_arr),
     }
 
@@ -435,6 +435,7 @@ def cross_validated(X: np.ndarray, y: np.ndarray, prior: LogisticModel, *, l2: f
 
 
 def _log_loss_sum(p: np.ndarray, y: np.ndarray) -> float:
+    """Summed log-loss; the clip keeps a certain wrong prediction finite."""
     p = np.clip(p, 1e-9, 1 - 1e-9)
     return float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
