@@ -36,6 +36,8 @@ from requests.adapters import HTTPAdapter
 
 from extractor import __version__
 from extractor.errors import CollabscopeError
+from extractor.ingest.batch import hash_file
+from extractor.ingest.files import PDF_MAGIC
 
 
 def user_agent() -> str:
@@ -48,8 +50,8 @@ def user_agent() -> str:
 
 #: Statuses that mean "later", never "no": retried after Retry-After or a backoff.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: The first bytes of every PDF (a few producers put junk before it; the spec allows 1024 bytes).
-PDF_MAGIC = b"%PDF-"
+#: How far into a file the PDF magic may start (a few producers put junk before it; the spec
+#: allows 1024 bytes), as ingest reads it.
 _MAGIC_WINDOW = 1024
 #: A host-imposed wait at least this long is reported through ``PoliteSession.on_wait``.
 NOTICE_WAIT = 10.0
@@ -252,14 +254,6 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "paper"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def is_pdf_file(path: Path) -> bool:
     """True when ``path`` exists and starts (within 1024 bytes) with the PDF magic."""
     try:
@@ -289,7 +283,7 @@ class Downloader:
         """The verified file already in place for ``name``, or None."""
         path = self.target(name)
         if path.is_file() and is_pdf_file(path):
-            return Download(path, file_sha256(path), path.stat().st_size, fetched=False)
+            return Download(path, hash_file(path), path.stat().st_size, fetched=False)
         return None
 
     def fetch(self, url: str, name: str) -> Download:
