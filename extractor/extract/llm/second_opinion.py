@@ -30,7 +30,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pycountry
 from pydantic import BaseModel, Field
 
 from extractor.config import Settings
@@ -38,6 +37,7 @@ from extractor.errors import LLMAuthError, LLMError
 from extractor.extract.base import SECOND_OPINION
 from extractor.extract.llm.asker import Asker, parse_mode
 from extractor.extract.llm.calls import CallLog, CallSpec
+from extractor.extract.llm.convert import country_code
 from extractor.extract.llm.costs import load_prices
 from extractor.extract.llm.transport import EndpointError, Redactor, Transport, make_client
 from extractor.prompts import Prompt, load_prompt
@@ -50,7 +50,6 @@ from extractor.schemas import (
     PaperExtraction,
     PaperRecord,
     RecordStatus,
-    normalise_country_code,
 )
 from extractor.store import Store
 
@@ -125,16 +124,8 @@ def question(prompt: Prompt, doc: Document | None, record: PaperRecord, model: s
 
 def _country(value: str | None) -> str | None:
     """An ISO code from a code or a country name the model wrote ("China" -> CN); else None."""
-    code = normalise_country_code(value)
-    if not isinstance(code, str):
-        return None
-    if code in VALID_COUNTRY_CODES:
-        return code
-    try:
-        found = pycountry.countries.lookup(value.strip())  # type: ignore[union-attr]
-    except LookupError:
-        return None
-    return found.alpha_2 if found.alpha_2 in VALID_COUNTRY_CODES else None
+    code = country_code(value)
+    return code if code in VALID_COUNTRY_CODES else None
 
 
 def to_extraction(record: PaperRecord, answer: UnitsAnswer) -> PaperExtraction:
