@@ -224,7 +224,8 @@ class RunSummary:
     ingest: IngestSummary
     extract: list[ExtractSummary] = field(default_factory=list)
     reconcile: ReconcileSummary | None = None
-    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed).
+    #: :func:`extractor.aggregate.headline` after reconcile (machine records, not reviewed),
+    #: with every country (``countries``).
     headline: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
 
@@ -258,7 +259,8 @@ def run(store: Store, settings: Settings, paths: Sequence[Path | str], *, venue:
     # Imported on use: only a full run's summary needs aggregation.
     from extractor.aggregate import headline
 
-    out = RunSummary(ing, ext, rec, headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn))
+    out = RunSummary(ing, ext, rec, headline(store, group_hk_mo_with_cn=settings.group_hk_mo_with_cn,
+                                             all_countries=True))
     store.finish_run(run_id, "partial" if out.failed else "ok",
                      {"ingest": ingest_counts(ing), "extract": {r.backend: r.__dict__ for r in ext},
                       "reconcile": rec.__dict__ | {"paper_ids": len(rec.paper_ids)}})

@@ -73,8 +73,13 @@ from extractor.store import Store
 COUNTED = (RecordStatus.MACHINE, RecordStatus.QUEUED, RecordStatus.IN_REVIEW, RecordStatus.VERIFIED)
 
 
-def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_with_cn: bool = False) -> dict[str, Any]:
+def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_with_cn: bool = False,
+             all_countries: bool = False) -> dict[str, Any]:
     """Counts for the end-of-run summary: papers, failures, flagged, countries, the pair.
+
+    ``all_countries`` adds ``countries``: every country with its papers, most papers first
+    and ties by code, so the summary reads the same on every run and can say how many
+    countries it leaves out (from the same pass over the records).
 
     Machine labels as they stand (no interval): the run has had no review yet. The keys
     are relied on by ``collabscope run``; use :func:`summarize` for defensible numbers.
@@ -97,18 +102,18 @@ def headline(store: Store, *, pair: tuple[str, str] = ("US", "CN"), group_hk_mo_
                 per_country.update(sorted(countries))  # type: ignore[arg-type]
                 both += set(pair) <= countries
         failed = store.unrecorded_document_count()
-    return {
+    out: dict[str, Any] = {
         "papers": papers,
         "failed": failed,
         "flagged": flagged,
         "flagged_audit_only": audit_only,
-        # every country, most papers first and ties by code: the summary reads the same on
-        # every run and can say how many countries it leaves out
-        "countries": sorted(per_country.items(), key=lambda kv: (-kv[1], kv[0])),
         "top_countries": per_country.most_common(8),
         "us_cn": both,
         "us_cn_share": both / papers if papers else 0.0,
     }
+    if all_countries:
+        out["countries"] = sorted(per_country.items(), key=lambda kv: (-kv[1], kv[0]))
+    return out
 
 
 __all__ = [
