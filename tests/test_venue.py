@@ -186,6 +186,7 @@ def test_eval_lists_disagreements_with_the_source_labels(store, tmp_path):
     assert report.ours_pair == report.source_pair == 1
     assert "paperlists:m3" in render_venue_labels(report)
     assert label_code("Unknown") is None and label_code("United States") == "US"
+    assert label_code("USA") == "US" and label_code("UK") == "GB" and label_code("P.R. China") == "CN"
 
 
 def test_a_pdf_linked_later_supersedes_the_metadata_only_record(store, tmp_path):

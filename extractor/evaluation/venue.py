@@ -18,37 +18,21 @@ Two comparisons, because the source folds places we keep apart:
   ``ours_pair_source_folding`` counts ours with the source's folding, to tell the policy
   difference from reading differences.
 
-Labels are country names ("United States", "China"); a name pycountry does not know
-("Unknown") is ignored and counted in ``unknown_labels``.
+Labels are country names ("United States", "China", "USA", "UK"), read by the same
+``label_code`` as the routing signal; a name nobody knows ("Unknown") is ignored and counted in ``unknown_labels``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
-
-import pycountry
 
 from extractor.aggregate import COUNTED
 from extractor.errors import NotFoundError
 from extractor.extract.venue import iter_venue_papers
+from extractor.reconcile.signals import SOURCE_FOLDED_INTO_CN, label_code
 from extractor.schemas import group_country, paper_id_for, venue_paper_sha256
 from extractor.store import Store
-
-#: What the source's "China" covers: the places it folds into it.
-SOURCE_FOLDED_INTO_CN = frozenset({"HK", "MO", "TW"})
-
-
-@lru_cache(maxsize=1024)
-def label_code(label: str | None) -> str | None:
-    """The ISO code of a source's country name (``"United States"`` -> US), None when unknown."""
-    if not label or not label.strip():
-        return None
-    try:
-        return pycountry.countries.lookup(label.strip()).alpha_2
-    except LookupError:
-        return None
 
 
 @dataclass
