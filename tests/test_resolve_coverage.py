@@ -196,3 +196,95 @@ def test_an_ampersand_inside_a_name_keeps_it_one_word() -> None:
 )
 def test_a_first_name_city_before_an_organisation_word_is_not_a_place(text: str, country: str | None) -> None:
     assert get_resolver().resolve(text).country == country
+
+
+# ------------------------------------------------------------------ written another way
+
+def _org(name: str, country: str, **kw) -> OrgEntry:
+    return OrgEntry(id=-1, name=name, country=country, sector=kw.pop("sector", Sector.ACADEMIA), **kw)
+
+
+@pytest.fixture(scope="module")
+def variants() -> Resolver:
+    """Invented organisations for affiliations printed by other templates."""
+    organisations = [
+        _org("Vellmoor Institute of Information Sciences", "DE"),
+        _org("National Research Center for Kestrel Studies", "FI"),
+        _org("Quentaris University", "NZ"),
+        _org("Duncliffe University", "US"),
+        _org("University of Marrowby", "GB"),
+        _org("Orbital Vantage", "US", sector=Sector.INDUSTRY, multi_country=True,
+             sites={"Asia": "CN", "India": "IN"}),
+        _org("Brightwell Analytics", "GB", sector=Sector.INDUSTRY),
+        _org("Institut Verlaine", "FR", aliases=["Institut Verlaine - PSQ"]),
+        _org("PSQ University", "FR"),
+        _org("Polytechnic College", "PH"),
+        _org("Quentaris Polytechnic College", "NZ"),
+        _org("Universität Blümenthal", "DE"),
+    ]
+    return Resolver(organisations=organisations, universities=[], companies=[])
+
+
+@pytest.mark.parametrize("raw", [
+    "Vellmoor Inst. of Inf. Sci.",
+    "Dep. of Physics, Vellmoor Institute of Information Sci.",
+    "Grad. School of Comput. Science, Vellmoor Inst. of Info. Sciences",
+])
+def test_reference_style_abbreviations_are_the_full_words(variants, raw):
+    assert variants.resolve(raw).institution == "Vellmoor Institute of Information Sciences"
+
+
+def test_national_and_research_abbreviated(variants):
+    res = variants.resolve("Nat. Res. Ctr. for Kestrel Studies")
+    assert (res.institution, res.country) == ("National Research Center for Kestrel Studies", "FI")
+
+
+def test_an_abbreviation_dot_before_and_keeps_a_list_of_equals(variants):
+    res = variants.resolve("Quentaris Univ. and Brightwell Analytics")
+    assert (res.institution, res.country) == ("Quentaris University", "NZ")
+
+
+@pytest.mark.parametrize(("raw", "country"), [
+    ("ORBITAL VANTAGE RESEARCH ASIA", "CN"), ("ORBITAL VANTAGE, INDIA", "IN"), ("Orbital Vantage Asia", "CN"),
+    ("ORBITAL VANTAGE", "US"),
+])
+def test_company_site_named_in_capitals(variants, raw, country):
+    assert variants.resolve(raw).country == country
+
+
+@pytest.mark.parametrize("sep", [" – ", " — ", " - ", " · ", " | "])
+def test_a_spaced_dash_or_dot_separates_parts_like_a_comma(variants, sep):
+    raw = sep.join(["Dept. of Mathematics", "Duncliffe University", "Marrowby"])
+    res = variants.resolve(raw)
+    assert (res.institution, res.country) == ("Duncliffe University", "US")
+    assert res.department == "Dept. of Mathematics"
+
+
+def test_a_name_of_two_parts_must_end_where_a_part_ends(variants):
+    assert variants.resolve("Lab of Verse, Institut Verlaine - PSQ").institution == "Institut Verlaine"
+    assert variants.resolve("Lab of Verse, Institut Verlaine, PSQ University").institution == "PSQ University"
+
+
+def test_a_generic_name_that_goes_on_is_not_that_name(variants):
+    res = variants.resolve("Polytechnic College of Quentaris")
+    assert (res.institution, res.country) == ("Quentaris Polytechnic College", "NZ")
+    assert variants.resolve("Polytechnic College, Manila").institution == "Polytechnic College"
+
+
+def test_german_ascii_spelling_of_umlauts(variants):
+    assert variants.resolve("Universitaet Bluementhal").institution == "Universität Blümenthal"
+    res = get_resolver().resolve("Zorvath Imaging Group, Muenchen")
+    assert (res.country, res.city) == ("DE", "Munich")
+
+
+@pytest.mark.parametrize(("raw", "institution"), [
+    ("Graduate School of Informatics, Institute of Zorvath Studies", "Institute of Zorvath Studies"),
+    ("Zorvath Res. Ctr., Quentaris", "Zorvath Res. Ctr."),
+    ("Institut Zorvath (LAB, Zorvath 2)", "Institut Zorvath"),
+])
+def test_unknown_organisation_is_the_largest_unit_named(variants, raw, institution):
+    assert variants.resolve(raw).institution == institution
+
+
+def test_corporate_suffix_in_capitals_stays_with_its_name(variants):
+    assert variants.resolve("ZORVATH ML, INC.").institution.startswith("ZORVATH ML")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pycountry
 
-from extractor.resolve.text import PhraseIndex, Token, compact, key_tokens, title_like, tokenize
+from extractor.resolve.text import PhraseIndex, Token, compact, key_tokens, title_like, tokenize, transliteration
 
 #: Variants people write, mapped to ISO codes (pycountry supplies the official names).
 COUNTRY_VARIANTS: dict[str, str] = {
@@ -284,8 +284,11 @@ class PlaceIndex:
             place = Place(name, "city", codes, rows[0][0], any(r[3] for r in rows))
             self._add(place)
             self.cities_by_key.setdefault(key_tokens(name), []).append(place)
-            for alias in {a for r in rows for a in r[4]}:
+            spellings = {a for r in rows for a in r[4]} | {name}
+            for alias in spellings - {name}:
                 self._add(place, alias)
+            for german in {transliteration(a) for a in spellings} - {None} - spellings:
+                self._add(place, german)  # "Muenchen", "Zuerich"
 
     # ------------------------------------------------------------------ lookups
     @staticmethod

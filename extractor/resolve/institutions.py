@@ -16,7 +16,17 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz
 
 from extractor.resolve.entries import OrgEntry
-from extractor.resolve.text import CORPORATE_SUFFIXES, PhraseIndex, Token, compact, key, key_tokens, norm_token
+from extractor.resolve.text import (
+    CORPORATE_SUFFIXES,
+    PhraseIndex,
+    Token,
+    compact,
+    key,
+    key_tokens,
+    norm_token,
+    separators,
+    transliteration,
+)
 from extractor.schemas import Method
 
 #: A word in more names than this is too common to propose fuzzy candidates.
@@ -44,6 +54,7 @@ _SEGMENT_HEAD_RE = re.compile(r"(?:^|[,;(/&+–—]|\band|\bat)\s*$", re.IGNOREC
 _SEGMENT_END_RE = re.compile(r"[,;()]")
 _WORD_RE = re.compile(r"[^\W_]+")
 _PART_RE = re.compile(r"[^,;]+")
+_PART_END_RE = re.compile(r"\s*(?:[,;()/&]|and\b|$)")
 
 
 def company_in_place(text: str, start: int, end: int, single_word: bool) -> bool:
@@ -171,6 +182,10 @@ class InstitutionIndex:
             self._add(e, e.name, Method.GAZETTEER_EXACT)
             for alias in e.aliases:
                 self._add(e, alias, Method.GAZETTEER_ALIAS)
+            for spelling in (e.name, *e.aliases):
+                german = transliteration(spelling)
+                if german is not None:
+                    self._add(e, german, Method.GAZETTEER_ALIAS)
         for k, e in self._auto_aliases().items():
             self._phrases.add(tuple(k.split()), NameRef(e, k, Method.GAZETTEER_ALIAS, False))
             self.by_key.setdefault(k, []).append(e)
@@ -239,7 +254,7 @@ class InstitutionIndex:
     # ------------------------------------------------------------------ lookups
     @staticmethod
     def _accept(ref: NameRef, surface: str) -> bool:
-        if surface.count(",") + surface.count(";") > ref.alias.count(","):
+        if separators(surface) > separators(ref.alias):
             return False  # "Duke University, Durham" is not "University of Durham"
         if not ref.exact_case:
             return True
@@ -264,6 +279,8 @@ class InstitutionIndex:
         for h in hits:
             if any(h.start < c.end and c.start < h.end for c in chosen):
                 continue
+            if separators(text[h.start : h.end]) and not _PART_END_RE.match(text, h.end):
+                continue  # a name of several parts ends where a part ends: not "X, PSL" of "X, PSL University"
             if any(r.entry.source == "companies" for r in h.values):
                 single = len(key_tokens(text[h.start : h.end])) == 1
                 values = tuple(r for r in h.values if r.entry.source != "companies"

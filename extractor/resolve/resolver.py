@@ -359,7 +359,9 @@ class Resolver:
         if pats is None:
             pats = []
             for name, code in entry.sites.items():
-                pat = re.compile(r"(?<![\w])" + re.escape(strip_accents(name)) + r"(?![\w])")
+                spelling = strip_accents(name)  # as written, or in the capitals of an all-caps line
+                pat = re.compile(r"(?<![\w])(?:" + re.escape(spelling) + "|" + re.escape(spelling.upper())
+                                 + r")(?![\w])")
                 found = self.places.find(name)
                 kind = {p.place.kind for p in found}
                 method = Method.STATED if "country" in kind else (Method.CITY if kind & {"city", "region"} else Method.GAZETTEER_ALIAS)

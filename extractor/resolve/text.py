@@ -26,6 +26,9 @@ _LEAD_NUM_RE = re.compile(r"^\s*(?:\d{1,2}|[a-z])(?=[A-Z])")  # "2Microsoft", "a
 _LEAD_LETTER_WORD_RE = re.compile(r"^\s*([a-z][A-Z][\w.&-]*)")
 _SPACING_ACCENT_RE = re.compile(r"\s?[´`¨ˆ˜˚¸]\s?")  # "Montr ´eal" from PDF extraction
 _WS_RE = re.compile(r"\s+")
+#: A spaced dash, middle dot, bullet or bar that other templates print between the parts of
+#: an affiliation where NeurIPS prints a comma ("Dept. of EE – Duke University – Durham").
+_SEPARATOR_RE = re.compile(r"\s+[-–—·•∙|]\s+")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’&][^\W_]+)*")  # AT&T, A&M, R&D stay one token
 _ELISION_RE = re.compile(r"^[ldLD]['’]")
 
@@ -56,12 +59,25 @@ EXPANSIONS = {
     "coll": "college", "acad": "academy", "maths": "mathematics", "math": "mathematics",
     "comp": "computer", "elec": "electrical", "organisation": "organization",
     "polytechnique": "polytechnic", "politecnico": "polytechnic",
+    # the abbreviations of ISO 4 and IEEE reference style that affiliation lines print
+    "res": "research", "nat": "national", "info": "information", "inf": "information",
+    "dep": "department", "grad": "graduate", "comput": "computer", "sciences": "science",
 }
 
 _DROP = STOPWORDS | CORPORATE_SUFFIXES
 _SPECIAL = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "ł": "l", "Ł": "l",
                           "đ": "d", "Đ": "d", "ı": "i", "œ": "oe", "Œ": "oe", "ð": "d",
                           "þ": "th", "’": "", "'": ""})
+
+
+_GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+
+
+def transliteration(name: str) -> str | None:
+    """The ASCII spelling German writes for its umlauts ("München" -> "Muenchen", "Zürich"
+    -> "Zuerich"), which :func:`strip_accents` does not give; None if there is none."""
+    out = name.translate(_GERMAN_ASCII)
+    return out if out != name else None
 
 
 def strip_accents(text: str) -> str:
@@ -74,16 +90,24 @@ def strip_accents(text: str) -> str:
 def clean(raw: str) -> str:
     """Tidy a raw affiliation string as PDFs give it; offsets refer to this result.
 
-    NFKC folds ligatures ("Artiﬁcial"), footnote marks and a leading footnote number or
+    NFKC folds ligatures ("Artiﬁcial"), a spaced dash, dot or bar between parts becomes a
+    comma (:func:`separators` counts them alike in names), footnote marks and a leading footnote number or
     letter are dropped (not the "i" of "iFLYTEK" or the "e" of "eBay"), PDF spacing accents are rejoined and whitespace collapses to single spaces.
     """
     text = _SPACING_ACCENT_RE.sub("", raw) if ("´" in raw or "`" in raw or "¨" in raw) else raw
     text = unicodedata.normalize("NFKC", text)
+    text = _SEPARATOR_RE.sub(", ", text)
     text = _MARK_RE.sub(" ", text)
     if not _keeps_lead_letter(text):
         text = _LEAD_NUM_RE.sub("", text)
     text = _WS_RE.sub(" ", text).strip(" ,;:-–—.")
     return text
+
+
+def separators(text: str) -> int:
+    """How many part separators a text or a name holds: commas, semicolons and the spaced
+    dashes that :func:`clean` turns into commas ("Mila - Quebec AI Institute" has one)."""
+    return text.count(",") + text.count(";") + len(_SEPARATOR_RE.findall(text))
 
 
 def _keeps_lead_letter(text: str) -> bool:
