@@ -28,8 +28,16 @@ paper that never used it:
 * A CamelCase name ("ColBERT", "XLM-RoBERTa", "TinyLlama") is also read in another case
   when the print keeps a capital inside the word ("ColBert", "XLM-Roberta") or carries a
   parameter count ("Tinyllama-1.1B"): "colbert", "Roberta" and "Minimax" stay words.
+* Any exact-case name is also read in another case with a version or size joined by a
+  hyphen, as API and hub identifiers print it ("gpt-4", "mistral-7b-instruct",
+  "bert-base-uncased"); a bare "gpt", "clip" or "glm" stays a word.
 * A hit inside a web or e-mail address ("atlas.nomic.ai", "@jina.ai") is not a mention,
   nor is a letter-digit name next to the rest of its series ("E4 E5 E6" in a figure).
+
+Prints the matcher reads as the listed name: Unicode hyphens and non-breaking spaces
+("GPT\u20114", see :func:`plain_punctuation`), a plural of a name ending in a capital
+("BERTs"; it opens no gate), a footnote's superscript digit after the name ("GPT-4\u00b3") and
+a small-caps size glued to it ("BERTLARGE").
 """
 
 from __future__ import annotations
@@ -55,12 +63,21 @@ _SUFFIX_PART = (
     r"|\s\d+(?:\.\d+)?[BbMm](?![\w])"  # "Llama 2 70B"
     rf"|[-_/](?i:{_SUFFIX_WORDS})(?![A-Za-z])"  # -Instruct, -VL, -turbo, -B/16
     r"|(?:Math|Coder|Code|Chat|Instruct|Vision|Audio|Omni|MoE|VL|Guard)(?![a-z])"  # DeepSeekMath, QwenVL
-    r"|(?:base|large|small|tiny|huge)(?![a-z])"  # BERTbase, T5large: a subscript size that lost its space
+    r"|(?:base|large|small|tiny|huge|BASE|LARGE)(?![a-z])"  # BERTbase, BERTLARGE: a subscript size that lost its space
     r"|\s(?:Chat|Instruct|Base|Large|Small|Mini|Turbo|Pro|Ultra|Flash|Nano|VL|Vision|Coder|"
     r"Sonnet|Opus|Haiku|Instant|Omni|XL|XXL|Code)(?![A-Za-z])"
     r"|\+(?![\w+]))"
 )
 _SUFFIX = f"(?:{_SUFFIX_PART}){{0,6}}"
+# after the name: a plural of a name ending in a capital ("BERTs", "LLaMAs"; not a version or
+# size, so it opens no gate: "GLMs" stays generalised linear models), then no word character
+# other than a footnote's superscript digit ("GPT-4\u00b3")
+_END = r"(?P<pl>(?<=[A-Z])s)?(?![^\W\u00b9\u00b2\u00b3\u2070\u2074-\u2079])"
+# a version or size joined by a hyphen or underscore: "gpt-4", "gpt-3.5", "mistral-7b", "bloom-560m",
+# "bert-base" (an API or hub identifier, printed in lower case); a bare number of three digits
+# or more is a count, not a version ("alpaca-256-256": a data sample of 256 examples)
+_JOINED_VERSION = re.compile(r"^[-_](?:[vV]?\d{1,2}(?![\d])|\d+(?:\.\d+)?(?:x\d+)?[BbMmKkTt](?![a-z])"
+                             r"|(?i:base|large|small|tiny|huge|xl|xxl|instruct|chat)(?![a-z]))")
 # a parameter count inside a suffix: "-7B", " 1.1B", "-8x7B", "-350M"
 _SIZE_IN_SUFFIX = re.compile(r"\d(?:\.\d+)?(?:[Bb]|M)(?![a-z])")
 # a CamelCase joint: "ColBERT", "XLM-RoBERTa", "TinyLlama"
@@ -113,6 +130,24 @@ def _ligature_form(name: str) -> str:
 
 
 _UNLIGATURE = {ord(lig): plain for plain, lig in _LIGATURES}
+
+# PDF text prints a name's hyphen as a Unicode hyphen ("GPT\u20114", "XLM\u2011RoBERTa") and its
+# space as a non-breaking one; the names are listed with ASCII. The en dash stays: it joins
+# ranges and pairs ("BERT\u2013RoBERTa"), not the parts of one name.
+_TYPOGRAPHIC = (("\u2010", "-"), ("\u2011", "-"), ("\u2012", "-"), ("\u2212", "-"),
+                ("\u00a0", " "), ("\u2007", " "), ("\u2009", " "), ("\u202f", " "))
+
+
+def plain_punctuation(text: str) -> str:
+    """``text`` with Unicode hyphens and spaces as ASCII ones, one character for one, so
+    offsets into it are offsets into ``text``. Replaced one character kind at a time, and
+    only the kinds present: a translation table over a whole paper costs milliseconds."""
+    if text.isascii():
+        return text
+    for char, ascii_char in _TYPOGRAPHIC:
+        if char in text:
+            text = text.replace(char, ascii_char)
+    return text
 
 
 # "atlas.nomic.ai/map", "huggingface.co/…/bge-m3": a name inside a web or e-mail address
@@ -222,7 +257,7 @@ class Taxonomy:
         self._insensitive_names: list[tuple[str, _Rule]] = []  # as written, for the split forms
         self._insensitive: dict[str, _Rule] = {}  # casefolded name -> rule
         self._sensitive: dict[str, _Rule] = {}  # exact name -> rule
-        self._camel: dict[str, tuple[str, _Rule]] = {}  # casefolded CamelCase name -> (its spelling, rule)
+        self._camel: dict[str, tuple[str, _Rule]] = {}  # casefolded exact-case name -> (its spelling, rule)
         self._phrases: dict[str, str] = {}  # casefolded name of plain words -> its spelling ("Latent Diffusion Model")
         for fam in data["families"]:
             info = FamilyInfo(fam["family"], fam.get("developer"), fam.get("developer_country"),
@@ -259,18 +294,29 @@ class Taxonomy:
                                                          name_like=False, require_anywhere=None))
         for name, rule in list(self._sensitive.items()):
             self._sensitive.setdefault(_ligature_form(name), rule)
-        # "ColBERT" printed "ColBert", "XLM-RoBERTa" printed "XLM-Roberta": read in any case, checked in find()
+        # "ColBERT" printed "ColBert", "XLM-RoBERTa" printed "XLM-Roberta", "GPT" printed "gpt-4":
+        # read in any case, checked in find()
         for name, rule in list(self._sensitive.items()):
             key = name.casefold()
-            if _CAMEL.search(name) and len(name) >= 4 and key not in self._insensitive:
+            if key not in self._insensitive and name.isascii():
                 self._camel.setdefault(key, (name, rule))
         words_i = set(self._insensitive) | set(self._camel)
         words_i |= {_ligature_form(n) for n in words_i}  # casefold undoes it
         trie_i = _trie_regex(sorted(words_i))
         trie_s = _trie_regex(sorted(self._sensitive))
-        # an optional multilingual "m" before a capital: mBERT, mT5, mDPR, mE5, mContriever
+        # an optional multilingual "m" before a capital: mBERT, mT5, mDPR, mE5, mContriever; tried
+        # after the name as listed, so a family listed with its "m" ("mDenseOn") keeps it
         self._regex = re.compile(
-            rf"(?<![\w])(?:m(?=[A-Z]))?(?:(?P<i>(?i:{trie_i}))|(?P<s>{trie_s}))(?P<suf>{_SUFFIX})(?![\w])")
+            rf"(?<![\w])(?:m(?=[A-Z]))??(?:(?P<i>(?i:{trie_i}))|(?P<s>{trie_s}))(?P<suf>{_SUFFIX}){_END}")
+        self._trie_s = trie_s
+        self._exact: re.Pattern[str] | None = None  # the exact-case names alone, compiled on first use
+
+    def _exact_regex(self) -> re.Pattern[str]:
+        """The matcher of the exact-case names alone, for a position where the any-case
+        names matched a print that is not read."""
+        if self._exact is None:
+            self._exact = re.compile(rf"(?:m(?=[A-Z]))??(?P<s>{self._trie_s})(?P<suf>{_SUFFIX}){_END}")
+        return self._exact
 
     # ------------------------------------------------------------------ queries
     def families(self) -> list[FamilyInfo]:
@@ -301,6 +347,7 @@ class Taxonomy:
 
     def find(self, text: str) -> list[ModelHit]:
         """Every model mention in ``text`` in order (callers count and aggregate)."""
+        text = plain_punctuation(text)
         hits: list[ModelHit] = []
         anywhere_cache: dict[str, bool] = {}
         pos = 0
@@ -308,19 +355,28 @@ class Taxonomy:
             pos = m.end()
             base_i, base_s, suffix = m.group("i"), m.group("s"), m.group("suf")
             rule = self._insensitive.get(base_i.casefold()) if base_i else self._sensitive.get(base_s)
-            if rule is None and base_i:  # a CamelCase name, maybe printed in another case
-                rule = self._sensitive.get(base_i) or self._camel_rule(base_i, suffix)
+            if rule is None and base_i:  # an exact-case name, maybe printed in another case
+                rule = self._sensitive.get(base_i) or self._other_case_rule(text, m.start(), base_i, suffix)
             elif base_i and base_i.casefold() in self._phrases and \
                     not _keeps_capitals(base_i, self._phrases[base_i.casefold()]):
                 rule = None  # "latent diffusion models" is a kind of model, "Latent Diffusion Models" the one
-            if rule is None:
-                if base_i:  # "Open Llama" is not OpenLLaMA, but its "Llama" is still a name
+            if rule is None and base_i:
+                # a name of another case that is not read ("XLM-v" of "XLM-v2"; "clip") may
+                # begin with an exact-case name ("XLM"); else "Open Llama" is not OpenLLaMA,
+                # but its "Llama" is still a name
+                exact = self._exact_regex().match(text, m.start())
+                if exact is None:
                     pos = m.start() + 1
+                    continue
+                m, base_i, base_s, suffix = exact, None, exact.group("s"), exact.group("suf")
+                rule, pos = self._sensitive.get(base_s), exact.end()
+            if rule is None:
                 continue
             end = m.end()
             if rule.veto_next is not None and rule.veto_next.match(text, end):
                 continue
-            if _in_address(text, m.start(), end) or (base_s and _is_indexed_symbol(text, m.start(), end)):
+            if _in_address(text, m.start(), end) or \
+                    ((base_s or rule.case_sensitive) and _is_indexed_symbol(text, m.start(), end)):
                 continue
             if (rule.case_sensitive or rule.require_suffix) and \
                     not self._gates_pass(rule, text, m.start(), end, suffix, anywhere_cache):
@@ -330,20 +386,28 @@ class Taxonomy:
             hits.append(ModelHit(name, info.family, info.developer, info.developer_country, m.start(), end))
         return hits
 
-    def _camel_rule(self, printed: str, suffix: str) -> _Rule | None:
-        """The rule of a CamelCase name read in another case, when the print is still a
-        name: its own spelling, a capital inside the word with some lower case
-        ("ColBert", "XLM-Roberta"), or any case with a parameter count ("Tinyllama-1.1B").
-        A plain word ("colbert", "Roberta", "Minimax") or all capitals is not the model."""
+    def _other_case_rule(self, text: str, start: int, printed: str, suffix: str) -> _Rule | None:
+        """The rule of an exact-case name read in another case, when the print is still a
+        name: its own spelling; a CamelCase name with a capital inside the word and some lower
+        case ("ColBert", "XLM-Roberta") or with a parameter count ("Tinyllama-1.1B"); any name
+        with a version or size joined by a hyphen, as API and hub identifiers print it
+        ("gpt-4", "mistral-7b-instruct", "bert-base-uncased"), unless the name is itself the
+        tail of a hyphenated word ("grad-clip-1.0"). A plain word ("colbert", "Roberta",
+        "Minimax", "clip") or all capitals is not the model."""
         found = self._camel.get(printed.casefold())  # casefold undoes ligatures
         if found is None:
             return None
         spelling, rule = found
         if printed.translate(_UNLIGATURE) == spelling:
             return rule
-        if _INNER_CAPITAL.search(printed) and any(c.islower() for c in printed):
+        if _CAMEL.search(spelling) and len(spelling) >= 4:
+            if _INNER_CAPITAL.search(printed) and any(c.islower() for c in printed):
+                return rule
+            if _SIZE_IN_SUFFIX.search(suffix):
+                return rule
+        if _JOINED_VERSION.match(suffix) and text[start - 1 : start] not in ("-", "_"):
             return rule
-        return rule if _SIZE_IN_SUFFIX.search(suffix) else None
+        return None
 
     @staticmethod
     def _gates_pass(rule: _Rule, text: str, start: int, end: int, suffix: str,

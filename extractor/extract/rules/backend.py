@@ -53,7 +53,7 @@ from extractor.schemas import Affiliation, Author, Document, ExtractionMeta, Fro
 
 #: Part of the extraction cache key: raise it when what the rules read or the tables they use change,
 #: so stored extractions are redone rather than mixed with new ones.
-RULES_VERSION = "7"
+RULES_VERSION = "8"
 
 
 class RulesBackend:

@@ -136,18 +136,23 @@ def build_zline(front: FrontMatter, index: int, spans: list[Span], footnote: boo
     line = front.lines[index]
     pieces: list[Piece] = []
     for span in spans:
-        is_marker = span.sup and bool(span.text.strip())
-        if not is_marker and pieces and pieces[-1].marker and not span.text.strip():
-            pieces[-1].text += span.text  # keep "* 1" together
+        text, is_marker, chars = span.text, span.sup and bool(span.text.strip()), None
+        if _ORCID_RE.search(text):
+            text, chars, is_marker = _without_orcid(span, max(s.size for s in spans))
+            if not text:
+                continue
+        if not is_marker and pieces and pieces[-1].marker and not text.strip():
+            pieces[-1].text += text  # keep "* 1" together
             continue
-        chars = [] if is_marker else _span_chars(span)
+        if chars is None:
+            chars = [] if is_marker else _span_chars(span)
         if pieces and pieces[-1].marker == is_marker:
             p = pieces[-1]
-            p.text += span.text
+            p.text += text
             p.x0, p.x1 = min(p.x0, span.bbox[0]), max(p.x1, span.bbox[2])
             p.chars += chars
         else:
-            pieces.append(Piece(span.text, is_marker, span.bbox[0], span.bbox[2], chars))
+            pieces.append(Piece(text, is_marker, span.bbox[0], span.bbox[2], chars))
     if not pieces:
         pieces = [Piece(line.text, False, line.bbox[0], line.bbox[2],
                         [(c, line.bbox[0]) for c in line.text])]
@@ -158,7 +163,47 @@ def build_zline(front: FrontMatter, index: int, spans: list[Span], footnote: boo
         mx = first.chars[cut - 1][1] if first.chars and cut <= len(first.chars) else first.x0
         rest = Piece(first.text[cut:], False, mx, first.x1, first.chars[cut:])
         pieces[0:1] = [Piece(m.group(1), True, first.x0, mx), rest]
-    return ZLine(index, line.text, pieces, line.bbox, line.size, line.bold, line.block, footnote)
+    return ZLine(index, line.text, _without_author_notes(pieces), line.bbox, line.size, line.bold, line.block, footnote)
+
+
+# Marks a class prints next to a name that say nothing about affiliation: an ORCID iD in
+# brackets (Springer LNCS "Ana Lima¹[0000-0002-1825-0097]") and the corresponding-author
+# envelope, which many PDFs give back as "(B)".
+_ORCID_RE = re.compile(r"\[?\s?\d{4}(?:\s?[-−‐–]\s?\d{3}[\dX]){3}\s?\]?")
+_ENVELOPE_RE = re.compile(r"\s?\((?:B|✉)\)|✉")
+
+
+def _without_orcid(span: Span, line_size: float) -> tuple[str, list[tuple[str, float]], bool]:
+    """A span without its ORCID iD: (text, chars, is_marker).
+
+    The iD is set as a superscript glued to the institute number ("1[0000-0002-...]"); such a
+    span is too long to pass as a marker, so what is left of a span smaller than the line's
+    largest type is the marker.
+    """
+    chars = [c for k, c in enumerate(_span_chars(span))
+             if not any(m.start() <= k < m.end() for m in _ORCID_RE.finditer(span.text))]
+    text = "".join(c for c, _ in chars)
+    small = span.size <= 0.85 * line_size
+    is_marker = (span.sup or small) and bool(re.fullmatch(r"[\s,]*[\d*∗†‡§¶]+(?:[\s,]+[\d*∗†‡§¶]+)*[\s,]*", text))
+    if small and not is_marker and not text.strip(" ,"):
+        return "", [], False
+    return text, ([] if is_marker else chars), is_marker
+
+
+def _without_author_notes(pieces: list[Piece]) -> list[Piece]:
+    """Plain pieces without the envelope mark; a piece left empty is dropped."""
+    if not any(not p.marker and _ENVELOPE_RE.search(p.text) for p in pieces):
+        return pieces
+    out = []
+    for p in pieces:
+        if not p.marker and _ENVELOPE_RE.search(p.text):
+            spans = [m.span() for m in _ENVELOPE_RE.finditer(p.text)]
+            keep = [k for k in range(len(p.text)) if not any(a <= k < b for a, b in spans)]
+            p.chars = [p.chars[k] for k in keep if k < len(p.chars)] if p.chars else []
+            p.text = "".join(p.text[k] for k in keep)
+        if p.text:
+            out.append(p)
+    return out or pieces
 
 
 def build_zlines(front: FrontMatter, indices: list[int], footnote: bool = False) -> list[ZLine]:

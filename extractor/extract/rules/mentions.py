@@ -6,9 +6,9 @@ page-1 footnotes (an affiliation such as "DeepSeek-AI" or "Mistral AI" is not a 
 the model) and the bibliography, from the last "References" / "Bibliography" heading to
 an appendix heading after it or the end (a cited title is not a use; an appendix that
 evaluates a model is). Citation keys ("(DeepSeek, 2025)"), software ("LLaMA Factory",
-"Hugging Face Transformers", "Megatron-LM framework"), data sets ("Alpaca dataset",
-"MetaMath (en)", "WizardLM-Evol-Instruct-70K") and metrics ("CLIP score") named after a
-model are not model mentions either.
+"Hugging Face Transformers", "HF Transformers", "Megatron-LM framework"), data sets ("Alpaca dataset",
+"MetaMath (en)", "WizardLM-Evol-Instruct-70K"), programs named by their source file
+("llama.cpp") and metrics ("CLIP score") named after a model are not model mentions either.
 Role stays null: the LLM backend classifies roles.
 """
 
@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from extractor.resolve.models import plain_punctuation
 from extractor.schemas import Alignment, Document, Evidence, ModelMention, Where
 
 _REFS_RE = re.compile(r"\n\s*(?:\d+\.?\s*|[IVX]+\.?\s*)?(references|bibliography|literature cited)\s*\n", re.IGNORECASE)
@@ -87,8 +88,13 @@ def strip_references(text: str) -> str:
 _CITATION_AFTER_RE = re.compile(r"^[\w\-]*(?:\s+(?:Team|AI|Inc\.?))?(?:\s+et\s+al\.?)?,?\s*\(?(?:19|20)\d\d[a-z]?\b")
 # "LLaMA Factory", "Megatron-LM codebase", "Hugging Face Transformers": software, not a model
 _SOFTWARE_AFTER_RE = re.compile(  # up to three capitalised words between: "Transformer Reinforcement Learning (TRL) library"
-    r"^[\w\-]*(?:[\s\-]+[A-Z][\w\-]*){0,3}[\s\-]*(?:\([^()\n]{0,20}\)\s*)?(?:factory|code\s?base|library|libraries|toolkit|package|framework|repository|"
+    r"^[\w\-]*(?:['’]s)?(?:[\s\-]+[A-Z][\w\-]*){0,3}[\s\-]*(?:\([^()\n]{0,20}\)\s*)?(?:factory|code\s?base|library|libraries|toolkit|package|framework|repository|"
     r"(?:tensor|pipeline|model)[\s\-]parallel\w*|parallelism)\b", re.IGNORECASE)
+# "llama.cpp", "whisper.cpp", "Transformers.js": a program named after the model by its source file
+_SOURCE_FILE_AFTER_RE = re.compile(r"^\.(?:cpp|cc|c|h|js|ts|py|jl|rs|go|java)\b")
+# "HF Transformers": the Hugging Face library, by the short name of its maker
+_LIBRARY_NAME = "Transformers"
+_LIBRARY_MAKER_BEFORE_RE = re.compile(r"\b(?:HF|HuggingFace)\s*$")
 _SOFTWARE_BEFORE_RE = re.compile(
     r"(?:hugging\s?face(?:'s|’s)?|🤗|(?:version|fork|branch|release)\s+of\s+(?:the\s+)?)\s*$", re.IGNORECASE)
 # "Alpaca dataset", "the NLLB corpus", "translation datasets, NLLB", "datasets, such as Tulu-v2",
@@ -123,14 +129,16 @@ def is_citation_or_software(text: str, start: int, end: int) -> bool:
         before = text[max(0, start - 3) : start]
         if "(" in before or ";" in before or "," in before or after.lstrip().startswith(("et al", "Team")):
             return True
-    if _SOFTWARE_AFTER_RE.match(after):
+    if _SOFTWARE_AFTER_RE.match(after) or _SOURCE_FILE_AFTER_RE.match(after):
+        return True
+    if text[start:end] == _LIBRARY_NAME and _LIBRARY_MAKER_BEFORE_RE.search(text[max(0, start - 20) : start]):
         return True
     return bool(_SOFTWARE_BEFORE_RE.search(text[max(0, start - 30) : start]))
 
 
 # a name broken at a line end: a word the typesetter split ("Stable Diffu-\nsion", "Chin-\nchilla")
 # loses its hyphen; a compound broken after its own hyphen ("XLM-\nRoBERTa", "GPT-\n4") keeps it
-_LINE_BREAK_HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-\n(?=[A-Za-z0-9])")
+_LINE_BREAK_HYPHEN = re.compile(r"(?<=[^\W_])-\n(?=[^\W_])")  # any script's letters: "Nyströ-\nmformer"
 
 
 def _hits(find: Callable[[str], list], text: str) -> list:
@@ -138,8 +146,10 @@ def _hits(find: Callable[[str], list], text: str) -> list:
 
     Each split is looked at in a short window around it (a second pass over the whole
     paper would double the matching time): between two lower-case letters the hyphen is
-    the typesetter's and is removed, otherwise (a capital or a digit on either side) it is
-    the name's own and only the line end is. Only hits that cross the break are added,
+    likelier the typesetter's and is removed first, otherwise (a capital on either side)
+    likelier the name's own and only the line end is; between two letters the other reading
+    is tried when the first crosses no name ("Lla-\nMA" is LLaMA, "t2i-\nadapter" keeps its
+    hyphen). A digit on either side keeps it ("GPT-\n4"). Only hits that cross the break are added,
     mapped back to the original offsets, and they replace the hits of the first half
     alone ("XLM" of "XLM-\nRoBERTa"); a real compound broken after its hyphen
     ("Llama-\nbased") keeps its ordinary hit.
@@ -155,11 +165,15 @@ def _hits(find: Callable[[str], list], text: str) -> list:
         hi = text.rfind(" ", b + 2, b + 42)
         hi = hi if hi > b + 2 else min(len(text), b + 42)
         typeset = text[b - 1].islower() and text[b + 2].islower()
-        keep = "" if typeset else "-"  # what stays of "-\n"
-        cut, removed = b - lo + len(keep), 2 - len(keep)
-        for h in find(text[lo:b] + keep + text[b + 2 : hi]):
-            if h.start < cut < h.end:
-                extra.append(replace(h, start=lo + h.start, end=lo + h.end + removed))
+        forms: tuple[str, ...] = ("", "-") if typeset else ("-", "")  # what stays of "-\n", the likelier first
+        if not (text[b - 1].isalpha() and text[b + 2].isalpha()):
+            forms = forms[:1]  # a digit on either side: the name's own hyphen ("GPT-\n4")
+        for keep in forms:
+            cut, removed = b - lo + len(keep), 2 - len(keep)
+            crossing = [h for h in find(text[lo:b] + keep + text[b + 2 : hi]) if h.start < cut < h.end]
+            if crossing:
+                extra += [replace(h, start=lo + h.start, end=lo + h.end + removed) for h in crossing]
+                break
     if not extra:
         return hits
     covered = [(h.start, h.end) for h in extra]
@@ -193,7 +207,8 @@ def find_mentions(document: Document, taxonomy: object) -> list[ModelMention]:
         zones.append((Where.ABSTRACT, front.abstract))
     zones.append((Where.BODY, body_text(document)))
     found: dict[str, ModelMention] = {}
-    for where, text in zones:
+    for where, printed in zones:
+        text = plain_punctuation(printed)  # same length: offsets stay those of the document
         hits = _hits(find, text)
         bases = _derivative_bases(text, hits)
         for i, hit in enumerate(hits):

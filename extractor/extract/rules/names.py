@@ -106,6 +106,7 @@ def parse_name_line(zl: ZLine) -> list[list[NameSlot]]:
             continue
         text = "".join(c for c, _ in piece.chars) if piece.chars else piece.text
         chars = piece.chars or [(c, piece.x0) for c in piece.text]
+        text, chars = _without_honorifics(text, chars)
         pos = 0
         for m in _SEP_RE.finditer(text):
             buf.extend(chars[pos : m.start()])
@@ -117,6 +118,21 @@ def parse_name_line(zl: ZLine) -> list[list[NameSlot]]:
         buf.extend(chars[pos:])
     flush()
     return [c for c in cells if c]
+
+
+def _without_honorifics(text: str, chars: list[tuple[str, float]]) -> tuple[str, list[tuple[str, float]]]:
+    """IEEE author lines ("Ana Lima, Member, IEEE, Ben Ortiz, Fellow, IEEE, and ..."): each
+    society grade becomes one separator, so its comma-separated words are not read as names."""
+    if not _HONORIFIC_RE.search(text):
+        return text, chars
+    out: list[tuple[str, float]] = []
+    pos = 0
+    for m in _HONORIFIC_RE.finditer(text):
+        out += chars[pos : m.start()]
+        out.append((",", chars[m.start()][1] if m.start() < len(chars) else 0.0))
+        pos = m.end()
+    out += chars[pos:]
+    return "".join(c for c, _ in out), out
 
 
 def name_cells(zlines: list[ZLine]) -> tuple[list[NameSlot], list[Cell]]:

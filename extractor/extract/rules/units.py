@@ -42,6 +42,11 @@ _IS_WITH_RE = re.compile(r"\b(?:is|are)\s+(?:with|at|from|affiliated with)\s+(?:
 # In one footnote sentence: "<who> is/are with [the] <affiliation>"; the affiliation ends at
 # an e-mail note.
 _IS_WITH_SPLIT_RE = re.compile(r"\s(?:is|are)\s+(?:with|at|from|affiliated with)\s+(?:the\s+)?(?=[A-Z])")
+# Abbreviations that sit inside an organisation's name, never at the end of a sentence ("Univ. Tokyo").
+_ABBREVIATION_END_RE = re.compile(r"\b(?:Univ|Dept|Inst|Div|Sch|Coll|Natl|Intl)$")
+_LOWER_NEXT_RE = re.compile(r"\s*[a-z]")
+# "X is with A, and also with B": one sentence, two affiliations of the same people.
+_ALSO_WITH_RE = re.compile(r",?\s+and\s+(?:also\s+)?(?:with|at)\s+(?:the\s+)?(?=[A-Z])")
 _AFF_TAIL_RE = re.compile(r"\s*[(,]?\s*\(?e-?mails?\s*:|\s*\(\s*e-?mails?\b", re.IGNORECASE)
 _ALL_WHO_RE = re.compile(r"^(?:the|all(?: the)?|both)\s+(?:\w+\s+)?authors$", re.IGNORECASE)
 _DEPT_START_RE = re.compile(r"^(?:the\s+)?(?:department|dept\.?|school|faculty|division|college of|graduate school|key lab)", re.IGNORECASE)
@@ -54,6 +59,12 @@ _MIXED_LABEL_RE = re.compile(r"(?:^|(?<=\s\s)|(?<=[.;,]\s))(\d{1,2})(?:\s?(?=[A-
 _FIELD_WORD_RE = re.compile(
     r"^(?:Technology|Technologies|Sciences?|Engineering|Intelligence|Informatics|Systems|Studies|Mathematics|"
     r"Medicine|Physics|Statistics|Automation|Electronics|Computing|Computation)\s*(?:,|$)")
+# A part of an organisation (department, school, lab, centre) and the kind of organisation
+# it is part of (a university, an institute of technology, an academy).
+_SUBUNIT_RE = re.compile(r"\b(?:department|dept\.?|school|faculty|division|laborator(?:y|ies)|lab\.?|"
+                         r"cent(?:er|re)|graduate school|college of)(?=\s|$|\.)", re.IGNORECASE)
+_PARENT_RE = re.compile(r"(?:the\s+)?(?:[A-Z][\w.&'’-]*\s+){0,4}(?:Universit\w*|Univ\.|Inst(?:itute|\.) of Technology|"
+                        r"Academy|Polytechnic|Politecnico)|(?:the\s+)?(?:Universit\w*|Univ\.)\b")
 _SPLIT_SEP_RE = re.compile(r"\s+&\s+|\s*/\s*|\s+and\s+|\s*;\s*|,\s+")
 
 
@@ -108,8 +119,11 @@ def cut_note(text: str) -> str:
     if m is None:
         return text
     cut = max(text.rfind(". ", 0, m.start() + 1), text.rfind("; ", 0, m.start() + 1))
-    while cut >= 0 and text[cut] == "." and re.search(r"(?:^|[\s.])[A-Z]$", text[:cut]):
-        cut = max(text.rfind(". ", 0, cut), text.rfind("; ", 0, cut))  # "A. Smith joined ...": an initial
+    # "A. Smith joined ...": the full stop of an initial does not end the sentence before the
+    # note, unless the note starts right after it ("..., U.K. Correspondence to: ...").
+    while cut >= 0 and text[cut] == "." and re.search(r"(?:^|[\s.])[A-Z]$", text[:cut]) \
+            and text[cut + 1:].lstrip() != text[m.start():]:
+        cut = max(text.rfind(". ", 0, cut), text.rfind("; ", 0, cut))
     return text[: cut + 1] if cut >= 0 else ""
 
 
@@ -212,23 +226,25 @@ def is_with_units(lines: list[ZLine]) -> list[Unit]:
         m = _IS_WITH_SPLIT_RE.search(sentence)
         if m is None:
             continue
-        who = re.sub(r"^[\s\d*∗†‡§¶]+", "", sentence[: m.start()]).strip(" ,")
+        who = sentence[: m.start()].rsplit(")", 1)[-1]  # "(Corresponding author: X.) A. Lee and ..."
+        who = re.sub(r"^[\s\d*∗†‡§¶]+", "", who).strip(" ,")
         aff = _AFF_TAIL_RE.split(sentence[m.end():], 1)[0]
-        text = clean_unit(cut_note(aff) or aff)
-        if not text or not looks_like_affiliation(text) or not who:
+        texts = [clean_unit(cut_note(part) or part) for part in _ALSO_WITH_RE.split(aff)]
+        texts = [t for t in texts if t and looks_like_affiliation(t)]
+        if not texts or not who:
             continue
         if _ALL_WHO_RE.match(who):
-            out.append(Unit(text, [], list(lines), "footnote", all_authors=True))
+            out += [Unit(text, [], list(lines), "footnote", all_authors=True) for text in texts]
             continue
         names = [n.strip() for n in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", who) if n.strip()]
         if names and all(1 <= len(n.split()) <= 5 and n[:1].isupper() for n in names):
-            out.append(Unit(text, [], list(lines), "footnote", who=names))
+            out += [Unit(text, [], list(lines), "footnote", who=names) for text in texts]
     return out
 
 
 def _sentences(text: str) -> list[str]:
     """Sentences of a footnote: cut at "; " and at ". " that follows a word (not an initial)
-    outside parentheses."""
+    outside parentheses and is not followed by a lower-case word (an abbreviation)."""
     out: list[str] = []
     depth = 0
     start = 0
@@ -240,6 +256,8 @@ def _sentences(text: str) -> list[str]:
         elif depth == 0 and c in ".;" and (i + 1 == len(text) or text[i + 1] == " "):
             if c == "." and re.search(r"(?:^|[\s.(])[A-Z]$", text[start:i]):
                 continue  # "M. Rossi": an initial
+            if c == "." and (_LOWER_NEXT_RE.match(text, i + 1) or _ABBREVIATION_END_RE.search(text, max(start, i - 5), i)):
+                continue  # "Dept. of", "Univ. College London": an abbreviation inside the sentence
             out.append(text[start:i].strip())
             start = i + 1
     out.append(text[start:].strip())
@@ -254,12 +272,24 @@ def sequence_units(lines: list[ZLine], resolver: Resolver, cell: int | None = No
         if not text:
             continue
         if units and _continues(units[-1], text, zl, resolver):
-            if not _CONNECTOR_END_RE.search(units[-1].text) and is_place_line(text, resolver):
-                units[-1].text += ","  # "... Institute" + "Beijing, China": the place is its own part
+            if not _CONNECTOR_END_RE.search(units[-1].text) and (is_place_line(text, resolver)
+                                                               or _part_then_level(units[-1].lines[-1].plain, text)):
+                units[-1].text += ","  # "... Institute" + "Beijing, China": the place is its own part, as is each level
             units[-1].add(re.sub(r"\s+,", ",", text), zl)
         else:
             units.append(Unit(text, [], [zl], "cell", cell=cell))
     return units
+
+
+def _part_only(text: str) -> bool:
+    """Does the text name only a part of an organisation ("Key Lab. for X", "Machine Learning
+    Department"), with no comma-separated organisation or university after it?"""
+    return "," not in text and _SUBUNIT_RE.search(text) is not None and not _PARENT_RE.search(text)
+
+
+def _part_then_level(line: str, text: str) -> bool:
+    """A line naming only a part of an organisation, then a line starting its parent."""
+    return _part_only(line) and bool(_PARENT_RE.match(text))
 
 
 def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
@@ -286,6 +316,8 @@ def _continues(unit: Unit, text: str, line: ZLine, resolver: Resolver) -> bool:
         return True
     if _DEPT_START_RE.match(text):
         return False
+    if _part_only(unit.text) and _PARENT_RE.match(text):
+        return True  # ACM prints each level on its own line: "Key Lab. for X" + "Nanjing Univ."
     if head.in_gazetteer:
         return head.institution == cur.institution
     return not ORG_RE.search(text)
