@@ -199,19 +199,25 @@ def render_bytes(meta: dict, layout: str, *, seed: int = 0, extras: dict | None 
     mentions = list(title_mentions)
     for bi, block in enumerate(spec.blocks):
         mentions += [m for end, m in block.mentions if printed.block_chars.get(bi, 0) >= end]
+    return data, truth_record(spec, layout, source_file, printed.emails, mentions)
+
+
+def truth_record(spec: PaperSpec, layout: str, source_file: str, emails: dict[int, str],
+                 mentions: list[dict]) -> dict:
+    """One line of ``truth.jsonl``: what the page prints (the e-mails and model mentions that
+    made it onto the page, each mention once), whichever generator typeset it."""
     seen: set[str] = set()
     mentions = [m for m in mentions if not (m["name"] in seen or seen.add(m["name"]))]
-    truth = {
+    return {
         "id": spec.id, "title": spec.title, "venue": spec.venue, "year": spec.year, "layout": layout,
         "source_file": source_file,
-        "authors": [{"name": a.name, "affiliations": a.units, "email": printed.emails.get(i)}
+        "authors": [{"name": a.name, "affiliations": a.units, "email": emails.get(i)}
                     for i, a in enumerate(spec.authors)],
         "affiliations": [{"raw": u.text, "institution": u.institution, "country": u.country, "sector": None}
                          for u in spec.units],
         "countries": sorted({u.country for u in spec.units if u.country}),
         "model_mentions": [{"name": m["name"], "family": m["family"], "role": m["role"]} for m in mentions],
     }
-    return data, truth
 
 
 def render_paper(meta: dict, out_path: Path, layout: str, *, seed: int = 0, extras: dict | None = None) -> dict:

@@ -40,6 +40,7 @@ import pymupdf
 
 from devtools import paperprep as pp
 from devtools.generate import build_spec, file_stem, read_jsonl
+from devtools.generate import truth_record as page_truth
 from devtools.latex_text import UnsupportedText, split_unit, tex
 from devtools.layoutkit import PaperSpec
 
@@ -232,18 +233,7 @@ def truth_record(paper: TexPaper, cls: str, source_file: str) -> dict:
     """The truth in :func:`devtools.generate.render_bytes`'s format; LaTeX prints every block."""
     spec = paper.spec
     mentions = list(paper.title_mentions) + [m for b in spec.blocks for _, m in b.mentions]
-    seen: set[str] = set()
-    mentions = [m for m in mentions if not (m["name"] in seen or seen.add(m["name"]))]
-    return {
-        "id": spec.id, "title": spec.title, "venue": spec.venue, "year": spec.year, "layout": f"latex-{cls}",
-        "source_file": source_file,
-        "authors": [{"name": a.name, "affiliations": a.units, "email": paper.printed_emails.get(i)}
-                    for i, a in enumerate(spec.authors)],
-        "affiliations": [{"raw": u.text, "institution": u.institution, "country": u.country, "sector": None}
-                         for u in spec.units],
-        "countries": sorted({u.country for u in spec.units if u.country}),
-        "model_mentions": [{"name": m["name"], "family": m["family"], "role": m["role"]} for m in mentions],
-    }
+    return page_truth(spec, f"latex-{cls}", source_file, paper.printed_emails, mentions)
 
 
 def compile_pdf(source: str, *, timeout: float = COMPILE_TIMEOUT, year: int = 2018) -> bytes:

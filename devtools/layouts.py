@@ -172,6 +172,34 @@ def numbered(spec: PaperSpec) -> tuple[Canvas, Printed]:
     return cv, pr
 
 
+def affiliation_footnote_page(cv: Canvas, spec: PaperSpec, pr: Printed, runs: list[Run], corr: list[int],
+                              fs: float, x0: float, tw: float, colw: float, y: float) -> tuple[Canvas, Printed]:
+    """The ICML-style rest of page 1: the affiliation footnote (``runs``, then "Correspondence
+    to:" the authors ``corr``) and the venue line at the foot of the first column, and the
+    two-column body from ``y`` down to it."""
+    if corr:
+        who = ", ".join(f"{spec.authors[i].name} <{spec.authors[i].email}>" for i in corr)
+        pr.emails.update({i: spec.authors[i].email for i in corr})  # type: ignore[misc]
+        runs.append((f"Correspondence to: {who}.", "rm", fs, 0.0))
+    lines = flow_atoms(words_to_atoms(runs), [(" ", "rm", fs, 0.0)], colw)
+    venue = wrap(pp.icml_footer(spec.year), "it", fs, colw)
+    foot_top = 748 - (len(lines) + len(venue)) * fs * 1.2 - 6
+    cv.rule(0, x0, foot_top, x0 + 72, 0.4)
+    yy = foot_top + 1
+    for line in lines:
+        yy += fs * 1.2
+        cv.runs(0, x0, yy, line)
+    yy += 5
+    for line in venue:
+        yy += fs * 1.2
+        cv.text(0, x0, yy, line, "it", fs)
+    flow = Flow(cv, spec, pr, size=10, heading_size=11, heading_sep=". ", abstract_indent=12)
+    right = x0 + tw - colw
+    body_pages(cv, spec, flow, [(x0, x0 + colw), (right, x0 + tw)],
+               [(x0, x0 + colw, y, foot_top - 8), (right, x0 + tw, y, 740)], 72, 740)
+    return cv, pr
+
+
 def footnote(spec: PaperSpec) -> tuple[Canvas, Printed]:
     cv, pr, rng = Canvas(612, 792), Printed(), spec.rng
     cv.new_page()
@@ -195,27 +223,7 @@ def footnote(spec: PaperSpec) -> tuple[Canvas, Printed]:
     with_email = [i for i, a in enumerate(spec.authors) if a.email]
     if len(with_email) > 1 and rng.random() < 0.4:
         corr.append(with_email[-1])
-    if corr:
-        who = ", ".join(f"{spec.authors[i].name} <{spec.authors[i].email}>" for i in corr)
-        pr.emails.update({i: spec.authors[i].email for i in corr})  # type: ignore[misc]
-        runs.append((f"Correspondence to: {who}.", "rm", fs, 0.0))
-    lines = flow_atoms(words_to_atoms(runs), [(" ", "rm", fs, 0.0)], colw)
-    venue = wrap(pp.icml_footer(spec.year), "it", fs, colw)
-    foot_top = 748 - (len(lines) + len(venue)) * fs * 1.2 - 6
-    cv.rule(0, x0, foot_top, x0 + 72, 0.4)
-    yy = foot_top + 1
-    for line in lines:
-        yy += fs * 1.2
-        cv.runs(0, x0, yy, line)
-    yy += 5
-    for line in venue:
-        yy += fs * 1.2
-        cv.text(0, x0, yy, line, "it", fs)
-    flow = Flow(cv, spec, pr, size=10, heading_size=11, heading_sep=". ", abstract_indent=12)
-    right = x0 + tw - colw
-    body_pages(cv, spec, flow, [(x0, x0 + colw), (right, x0 + tw)],
-               [(x0, x0 + colw, y, foot_top - 8), (right, x0 + tw, y, 740)], 72, 740)
-    return cv, pr
+    return affiliation_footnote_page(cv, spec, pr, runs, corr, fs, x0, tw, colw, y)
 
 
 def symbols(spec: PaperSpec) -> tuple[Canvas, Printed]:

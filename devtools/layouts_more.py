@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from devtools import paperprep as pp
 from devtools.layoutkit import (
     Block,
     Flow,
@@ -49,7 +48,7 @@ from devtools.layoutkit import (
     sup,
     words_to_atoms,
 )
-from devtools.layouts import _email_lines
+from devtools.layouts import _email_lines, affiliation_footnote_page
 from devtools.pdfcanvas import Canvas, wrap
 
 # --------------------------------------------------------------------------- affiliation text
@@ -342,27 +341,7 @@ def icml(spec: PaperSpec) -> tuple[Canvas, Printed]:
         runs += [sup(str(k + 1), fs), (unit.text + end, "rm", fs, 0.0)]
     corr = [i for i, a in enumerate(spec.authors) if a.email]
     corr = corr[: rng.randint(1, 3)] if corr else []
-    if corr:
-        who = ", ".join(f"{spec.authors[i].name} <{spec.authors[i].email}>" for i in corr)
-        pr.emails.update({i: spec.authors[i].email for i in corr})  # type: ignore[misc]
-        runs.append((f"Correspondence to: {who}.", "rm", fs, 0.0))
-    lines = flow_atoms(words_to_atoms(runs), [(" ", "rm", fs, 0.0)], colw)
-    venue = wrap(pp.icml_footer(spec.year), "it", fs, colw)
-    foot_top = 748 - (len(lines) + len(venue)) * fs * 1.2 - 6
-    cv.rule(0, x0, foot_top, x0 + 72, 0.4)
-    yy = foot_top + 1
-    for line in lines:
-        yy += fs * 1.2
-        cv.runs(0, x0, yy, line)
-    yy += 5
-    for line in venue:
-        yy += fs * 1.2
-        cv.text(0, x0, yy, line, "it", fs)
-    flow = Flow(cv, spec, pr, size=10, heading_size=11, heading_sep=". ", abstract_indent=12)
-    right = x0 + tw - colw
-    body_pages(cv, spec, flow, [(x0, x0 + colw), (right, x0 + tw)],
-               [(x0, x0 + colw, y, foot_top - 8), (right, x0 + tw, y, 740)], 72, 740)
-    return cv, pr
+    return affiliation_footnote_page(cv, spec, pr, runs, corr, fs, x0, tw, colw, y)
 
 
 MORE_LAYOUTS: dict[str, Callable[[PaperSpec], tuple[Canvas, Printed]]] = {
