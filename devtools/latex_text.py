@@ -130,7 +130,7 @@ def split_unit(text: str, country_code: str | None, country_source: str | None, 
     """
     parts = [p.strip() for p in text.split(", ")]
     f = UnitFields()
-    if country_code and len(parts) > 1 and parts[-1].rstrip(".").lower() in pp._aliases(country_code, country_source):
+    if country_code and len(parts) > 1 and parts[-1].rstrip(".").lower() in pp.country_aliases(country_code, country_source):
         f.country = parts.pop()
     if len(parts) > 2 and re.fullmatch(r"[A-Z]{2}", parts[-1]):
         f.state = parts.pop()

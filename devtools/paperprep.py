@@ -148,7 +148,7 @@ def country_display(code: str | None, source_name: str | None = None) -> str | N
     return getattr(c, "common_name", None) or c.name
 
 
-def _aliases(code: str, source_name: str | None) -> set[str]:
+def country_aliases(code: str, source_name: str | None) -> set[str]:
     names = set(_ALIASES.get(code, ()))
     for n in (source_name, country_display(code)):
         if n:
@@ -163,7 +163,7 @@ def with_country_mode(text: str, code: str | None, source_name: str | None, mode
     """Add or drop a trailing country ('keep' | 'add' | 'drop'); truth keeps the label anyway."""
     if not code or mode == "keep":
         return text
-    aliases = _aliases(code, source_name)
+    aliases = country_aliases(code, source_name)
     parts = text.split(", ")
     last = parts[-1].strip().rstrip(".").lower()
     if mode == "drop":

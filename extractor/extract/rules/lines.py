@@ -180,8 +180,8 @@ def _without_orcid(span: Span, line_size: float) -> tuple[str, list[tuple[str, f
     span is too long to pass as a marker, so what is left of a span smaller than the line's
     largest type is the marker.
     """
-    chars = [c for k, c in enumerate(_span_chars(span))
-             if not any(m.start() <= k < m.end() for m in _ORCID_RE.finditer(span.text))]
+    ids = [m.span() for m in _ORCID_RE.finditer(span.text)]
+    chars = [c for k, c in enumerate(_span_chars(span)) if not any(a <= k < b for a, b in ids)]
     text = "".join(c for c, _ in chars)
     small = span.size <= 0.85 * line_size
     is_marker = (span.sup or small) and bool(re.fullmatch(r"[\s,]*[\d*∗†‡§¶]+(?:[\s,]+[\d*∗†‡§¶]+)*[\s,]*", text))
